@@ -1,0 +1,42 @@
+using FlowKit.Samples;
+
+if (args.Length == 0 || args[0] is "list" or "help" or "--help" or "-h")
+{
+    Console.WriteLine("FlowKit samples. Run one with: dotnet run --project samples/FlowKit.Samples -- <name> [options]");
+    Console.WriteLine();
+    foreach (var s in SampleCatalog.All)
+    {
+        Console.WriteLine($"  {s.Name,-14} {s.Description}");
+    }
+
+    return args.Length == 0 ? 1 : 0;
+}
+
+var sample = SampleCatalog.Find(args[0]);
+if (sample is null)
+{
+    Console.Error.WriteLine($"Unknown sample '{args[0]}'. Run with 'list' to see them all.");
+    return 2;
+}
+
+using var cts = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl+C asks the sample to stop cleanly; a second one kills the process.
+    if (!cts.IsCancellationRequested)
+    {
+        e.Cancel = true;
+        cts.Cancel();
+    }
+};
+
+var context = new SampleContext(Console.Out, args.Skip(1).ToArray(), TimeProvider.System, cts.Token);
+try
+{
+    return await sample.RunAsync(context);
+}
+catch (OperationCanceledException) when (cts.IsCancellationRequested)
+{
+    Console.Error.WriteLine("Cancelled.");
+    return 130;
+}

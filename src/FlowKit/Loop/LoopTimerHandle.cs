@@ -1,0 +1,22 @@
+namespace FlowKit;
+
+/// <summary>A callback scheduled with <see cref="EventLoop.CallLater"/> or <see cref="EventLoop.CallAt"/> (asyncio's <c>TimerHandle</c>).
+/// Disposing it cancels the callback if it has not run yet.</summary>
+public sealed class LoopTimerHandle : IDisposable
+{
+    private readonly EventLoop.LoopTimer _timer;
+
+    internal LoopTimerHandle(EventLoop.LoopTimer timer) => _timer = timer;
+
+    /// <summary>When the callback is due, on the loop's clock.</summary>
+    public DateTimeOffset When => _timer.When;
+
+    /// <summary>True once the callback was cancelled or has run.</summary>
+    public bool IsDone => _timer.IsCancelled;
+
+    /// <summary>Cancels the callback if it has not run yet. Idempotent.</summary>
+    public void Cancel() => _timer.Loop.CancelTimer(_timer);
+
+    /// <summary>Same as <see cref="Cancel"/>.</summary>
+    public void Dispose() => Cancel();
+}
