@@ -1,0 +1,64 @@
+using FlowKit.Flows;
+
+namespace FlowKit;
+
+public static partial class Flow
+{
+    /// <summary>A flow over a synchronous sequence (a Python generator), read once per run on the source's task.</summary>
+    /// <typeparam name="T">The item type.</typeparam>
+    /// <param name="source">The sequence; enumerated again by every run.</param>
+    /// <returns>The flow.</returns>
+    /// <example>
+    /// <code>
+    /// var squares = await Flow.From(Enumerable.Range(1, 10)).Select(x => x * x).ToListAsync();
+    /// </code>
+    /// </example>
+    public static Flow<T> From<T>(IEnumerable<T> source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return new EnumerableSource<T>(source);
+    }
+
+    private sealed class EnumerableSource<T>(IEnumerable<T> source) : SourceFlow<T>("From(IEnumerable)")
+    {
+        protected override async Task PumpAsync(StageContext stage, Emitter<T> downstream, CancellationToken cancellationToken)
+        {
+            IEnumerator<T> e;
+            try
+            {
+                e = source.GetEnumerator();
+            }
+            catch (Exception ex)
+            {
+                throw SourceFailed(stage, ex);
+            }
+
+            using (e)
+            {
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    T item;
+                    try
+                    {
+                        if (!e.MoveNext())
+                        {
+                            break;
+                        }
+
+                        item = e.Current;
+                    }
+                    catch (Exception ex) when (!StageContext.IsStopping(ex, cancellationToken))
+                    {
+                        throw SourceFailed(stage, ex);
+                    }
+
+                    stage.CountOut();
+                    await downstream.EmitAsync(item, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await downstream.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

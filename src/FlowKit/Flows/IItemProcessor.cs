@@ -1,0 +1,8 @@
+namespace FlowKit.Flows;
+
+/// <summary>What a buffered stage does with one item: (true, result) to emit it, (false, _) to drop it (filtered, skipped or dead-lettered).
+/// Applies the stage's error policy itself; throws only to fail the flow.</summary>
+internal interface IItemProcessor<in T, TResult>
+{
+    ValueTask<(bool Ok, TResult Value)> ProcessAsync(T item, CancellationToken cancellationToken);
+}

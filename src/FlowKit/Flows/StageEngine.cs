@@ -1,0 +1,119 @@
+using System.Threading.Channels;
+
+namespace FlowKit.Flows;
+
+/// <summary>
+/// Runs a buffered stage: the bounded channel in front of it and its worker task(s). Parallelism 1 is one loop; unordered parallelism is
+/// several loops that emit through an async gate; ordered parallelism adds a reorder window whose size bounds everything in flight.
+/// </summary>
+internal static class StageEngine
+{
+    /// <summary>Builds the stage and returns the emitter its upstream must write into.</summary>
+    public static Emitter<T> Build<T, TResult>(StageContext stage, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream)
+    {
+        var options = stage.Options;
+        var capacity = options.EffectiveCapacity;
+        var run = stage.Run;
+        if (options.Parallelism == 1)
+        {
+            var channel = run.CreateBuffer<T>(stage.Name, capacity, singleReader: true, singleWriter: true);
+            run.AddSegment(ct => RunSingleAsync(channel.Reader, processor, downstream, ct));
+            return new ChannelEmitter<T>(channel.Writer);
+        }
+
+        if (!options.Ordered)
+        {
+            var channel = run.CreateBuffer<T>(stage.Name, capacity, singleReader: false, singleWriter: true);
+            var shared = new UnorderedState<TResult>(downstream, options.Parallelism);
+            for (var i = 0; i < options.Parallelism; i++)
+            {
+                run.AddSegment(ct => RunUnorderedAsync(channel.Reader, processor, shared, ct));
+            }
+
+            return new ChannelEmitter<T>(channel.Writer);
+        }
+
+        var window = new OrderedWindow<T, TResult>(capacity + options.Parallelism, downstream, options.Parallelism);
+        run.AddBuffer(stage.Name, window.Size, window.InUse);
+        for (var i = 0; i < options.Parallelism; i++)
+        {
+            run.AddSegment(ct => RunOrderedAsync(window, processor, ct));
+        }
+
+        return new OrderedInput<T, TResult>(window);
+    }
+
+    private static async Task RunSingleAsync<T, TResult>(ChannelReader<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
+    {
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var item))
+            {
+                var (ok, value) = await processor.ProcessAsync(item, cancellationToken).ConfigureAwait(false);
+                if (ok)
+                {
+                    await downstream.EmitAsync(value, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        await downstream.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task RunUnorderedAsync<T, TResult>(ChannelReader<T> reader, IItemProcessor<T, TResult> processor, UnorderedState<TResult> shared, CancellationToken cancellationToken)
+    {
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var item))
+            {
+                var (ok, value) = await processor.ProcessAsync(item, cancellationToken).ConfigureAwait(false);
+                if (ok)
+                {
+                    await shared.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await shared.Downstream.EmitAsync(value, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        shared.Gate.Release();
+                    }
+                }
+            }
+        }
+
+        if (Interlocked.Decrement(ref shared.Workers) == 0)
+        {
+            await shared.Downstream.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task RunOrderedAsync<T, TResult>(OrderedWindow<T, TResult> window, IItemProcessor<T, TResult> processor, CancellationToken cancellationToken)
+    {
+        var reader = window.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var entry))
+            {
+                var (ok, value) = await processor.ProcessAsync(entry.Item, cancellationToken).ConfigureAwait(false);
+                window.Place(entry.Sequence, ok, value);
+                await window.DrainAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (Interlocked.Decrement(ref window.Workers) == 0)
+        {
+            await window.DrainAsync(cancellationToken).ConfigureAwait(false);
+            await window.Downstream.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private sealed class UnorderedState<TResult>(Emitter<TResult> downstream, int workers)
+    {
+        public readonly SemaphoreSlim Gate = new(1, 1);
+        public readonly Emitter<TResult> Downstream = downstream;
+        public int Workers = workers;
+    }
+}

@@ -1,0 +1,19 @@
+using System.Reactive.Linq;
+
+namespace FlowKit;
+
+public static partial class Flow
+{
+    /// <summary>
+    /// A cold observable that runs the flow once per subscription and pushes every item to the observer (one at a time, never overlapping);
+    /// the run's end becomes <c>OnCompleted</c> or <c>OnError</c>. Disposing the subscription stops the run.
+    /// </summary>
+    /// <typeparam name="T">The item type.</typeparam>
+    /// <param name="flow">The flow to run on subscription.</param>
+    /// <returns>The observable.</returns>
+    public static IObservable<T> ToObservable<T>(this Flow<T> flow)
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        return Observable.Create<T>((observer, ct) => flow.ForEachAsync(observer.OnNext, ct));
+    }
+}
