@@ -16,8 +16,11 @@ internal sealed class OrderedWindow<T, TResult>
     private long _admitted;
     private long _next;
 
-    public OrderedWindow(int size, Emitter<TResult> downstream, int workers)
+    private readonly FlowRun _run;
+
+    public OrderedWindow(FlowRun run, int size, Emitter<TResult> downstream, int workers)
     {
+        _run = run;
         Size = size;
         Downstream = downstream;
         Workers = workers;
@@ -80,9 +83,16 @@ internal sealed class OrderedWindow<T, TResult>
                 _free.Release();
                 if (state == Slot.Ready)
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     await Downstream.EmitAsync(value, cancellationToken).ConfigureAwait(false);
                 }
             }
+        }
+        catch (Exception ex) when (!StageContext.IsStopping(ex, cancellationToken))
+        {
+            // A failure stops the run before the gate opens, so no other worker emits after it.
+            _run.Stop();
+            throw;
         }
         finally
         {

@@ -124,7 +124,14 @@ public static partial class Flow
                     await state.EmitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
                     try
                     {
+                        cancellationToken.ThrowIfCancellationRequested();
                         await state.Downstream.EmitAsync(value, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (!StageContext.IsStopping(ex, cancellationToken))
+                    {
+                        // A failure stops the run before the gate opens, so no other lane emits after it.
+                        state.Stage.Run.Stop();
+                        throw;
                     }
                     finally
                     {

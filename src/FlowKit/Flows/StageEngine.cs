@@ -24,7 +24,7 @@ internal static class StageEngine
         if (!options.Ordered)
         {
             var channel = run.CreateBuffer<T>(stage.Name, capacity, singleReader: false, singleWriter: true);
-            var shared = new UnorderedState<TResult>(downstream, options.Parallelism);
+            var shared = new UnorderedState<TResult>(run, downstream, options.Parallelism);
             for (var i = 0; i < options.Parallelism; i++)
             {
                 run.AddSegment(ct => RunUnorderedAsync(channel.Reader, processor, shared, ct));
@@ -33,7 +33,7 @@ internal static class StageEngine
             return new ChannelEmitter<T>(channel.Writer);
         }
 
-        var window = new OrderedWindow<T, TResult>(capacity + options.Parallelism, downstream, options.Parallelism);
+        var window = new OrderedWindow<T, TResult>(run, capacity + options.Parallelism, downstream, options.Parallelism);
         run.AddBuffer(stage.Name, window.Size, window.InUse);
         for (var i = 0; i < options.Parallelism; i++)
         {
@@ -74,7 +74,14 @@ internal static class StageEngine
                     await shared.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                     try
                     {
+                        // A failure stops the run before the gate opens, so no other worker emits after it.
+                        cancellationToken.ThrowIfCancellationRequested();
                         await shared.Downstream.EmitAsync(value, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (!StageContext.IsStopping(ex, cancellationToken))
+                    {
+                        shared.Run.Stop();
+                        throw;
                     }
                     finally
                     {
@@ -110,8 +117,9 @@ internal static class StageEngine
         }
     }
 
-    private sealed class UnorderedState<TResult>(Emitter<TResult> downstream, int workers)
+    private sealed class UnorderedState<TResult>(FlowRun run, Emitter<TResult> downstream, int workers)
     {
+        public readonly FlowRun Run = run;
         public readonly SemaphoreSlim Gate = new(1, 1);
         public readonly Emitter<TResult> Downstream = downstream;
         public int Workers = workers;
