@@ -57,7 +57,7 @@ public static partial class Flow
 
             var channel = run.CreateBuffer<T>(stage.Name, size, singleReader: true, singleWriter: true);
             run.AddSegment(ct => RunTimedAsync(stage, channel.Reader, delay, downstream, ct));
-            upstream.Materialize(run, new ChannelEmitter<T>(channel.Writer));
+            upstream.Materialize(run, new BufferEmitter<T>(channel.Writer));
         }
 
         private async Task RunTimedAsync(StageContext stage, ChannelReader<T> reader, TimeSpan delay, Emitter<T[]> downstream, CancellationToken cancellationToken)
@@ -65,7 +65,7 @@ public static partial class Flow
             var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
             try
             {
-                while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
                 {
                     if (!reader.TryRead(out var first))
                     {

@@ -89,7 +89,7 @@ public static partial class Flow
                 {
                     try
                     {
-                        await branch.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                        await branch.Writer.WriteAsync(item, CancellationToken.None).ConfigureAwait(false);
                         branch.Sink.CountDelivered();
                         continue;
                     }

@@ -31,10 +31,11 @@ public static partial class Flow
             var reader = channel.Reader;
             run.AddSegment(async ct =>
             {
-                while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
                 {
                     while (reader.TryRead(out var item))
                     {
+                        ct.ThrowIfCancellationRequested();
                         await downstream.EmitAsync(item, ct).ConfigureAwait(false);
                     }
 
@@ -43,7 +44,7 @@ public static partial class Flow
 
                 await downstream.CompleteAsync(ct).ConfigureAwait(false);
             });
-            upstream.Materialize(run, new ChannelEmitter<T>(channel.Writer));
+            upstream.Materialize(run, new BufferEmitter<T>(channel.Writer));
         }
     }
 }

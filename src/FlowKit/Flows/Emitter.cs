@@ -13,7 +13,23 @@ internal abstract class Emitter<T>
     public abstract ValueTask CompleteAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Writes into a bounded channel: the buffer in front of a stage that runs on its own task.</summary>
+/// <summary>
+/// Writes into a buffer the run owns (see <see cref="FlowRun.CreateBuffer{TItem}"/>). It waits without a token: stopping the run completes every
+/// owned buffer with an <see cref="OperationCanceledException"/>, which wakes blocked writers and readers without a registration per wait.
+/// </summary>
+internal sealed class BufferEmitter<T>(ChannelWriter<T> writer) : Emitter<T>
+{
+    public override ValueTask EmitAsync(T item, CancellationToken cancellationToken) =>
+        writer.TryWrite(item) ? default : writer.WriteAsync(item, CancellationToken.None);
+
+    public override ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        writer.TryComplete();
+        return default;
+    }
+}
+
+/// <summary>Writes into a channel the run does not own (a caller's writer): waits observe the run's token.</summary>
 internal sealed class ChannelEmitter<T>(ChannelWriter<T> writer) : Emitter<T>
 {
     public override ValueTask EmitAsync(T item, CancellationToken cancellationToken) =>

@@ -12,7 +12,9 @@ internal sealed class FlowRun
     private static readonly ConcurrentDictionary<FlowRun, byte> LiveRuns = new();
     private readonly List<Func<CancellationToken, Task>> _segments = [];
     private readonly List<BufferProbe> _buffers = [];
+    private readonly List<Action<CancellationToken>> _closeOnStop = [];
     private Nursery? _nursery;
+    private CancellationTokenRegistration _stopRegistration;
 
     private FlowRun(string flowName)
     {
@@ -42,6 +44,20 @@ internal sealed class FlowRun
                 {
                     run._nursery = nursery;
                     flow.Materialize(run, sink(run));
+                    if (run._closeOnStop.Count > 0)
+                    {
+                        // One registration per run instead of one per blocked read or write.
+                        run._stopRegistration = nursery.CancellationToken.UnsafeRegister(
+                            static (s, token) =>
+                            {
+                                foreach (var close in ((FlowRun)s!)._closeOnStop)
+                                {
+                                    close(token);
+                                }
+                            },
+                            run);
+                    }
+
                     LiveRuns.TryAdd(run, 0);
                     Starting?.Invoke(run);
                     foreach (var segment in run._segments)
@@ -55,6 +71,7 @@ internal sealed class FlowRun
         }
         finally
         {
+            await run._stopRegistration.DisposeAsync().ConfigureAwait(false);
             LiveRuns.TryRemove(run, out _);
         }
     }
@@ -81,8 +98,14 @@ internal sealed class FlowRun
         });
         var reader = channel.Reader;
         AddBuffer(stageName, capacity, () => reader.Count);
+        CloseOnStop(channel.Writer);
         return channel;
     }
+
+    /// <summary>Completes <paramref name="writer"/> with an <see cref="OperationCanceledException"/> when the run stops, so its readers and blocked
+    /// writers wake up without each registering on the token.</summary>
+    public void CloseOnStop<TItem>(ChannelWriter<TItem> writer) =>
+        _closeOnStop.Add(token => writer.TryComplete(new OperationCanceledException("The flow stopped.", token)));
 
     /// <summary>Records a buffer that is not a plain channel (a reorder window, keyed lanes).</summary>
     public void AddBuffer(string stageName, int capacity, Func<int> count) => _buffers.Add(new BufferProbe(stageName, capacity, count));

@@ -58,10 +58,11 @@ public static partial class Flow
             var reader = channel.Reader;
             run.AddSegment(async ct =>
             {
-                while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
                 {
                     while (reader.TryRead(out var item))
                     {
+                        ct.ThrowIfCancellationRequested();
                         stage.CountOut();
                         await downstream.EmitAsync(item, ct).ConfigureAwait(false);
                     }
@@ -88,7 +89,7 @@ public static partial class Flow
             public override ValueTask EmitAsync(T item, CancellationToken cancellationToken)
             {
                 stage.CountIn();
-                return writer.TryWrite(item) ? default : writer.WriteAsync(item, cancellationToken);
+                return writer.TryWrite(item) ? default : writer.WriteAsync(item, CancellationToken.None);
             }
 
             public override ValueTask CompleteAsync(CancellationToken cancellationToken)

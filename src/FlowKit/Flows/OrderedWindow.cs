@@ -29,6 +29,7 @@ internal sealed class OrderedWindow<T, TResult>
 
         // Admission is bounded by the window, so this channel never holds more than Size items.
         _channel = Channel.CreateUnbounded<(long, T)>(new UnboundedChannelOptions { SingleWriter = true });
+        run.CloseOnStop(_channel.Writer);
     }
 
     public int Size { get; }

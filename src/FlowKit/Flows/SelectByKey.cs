@@ -51,15 +51,16 @@ public static partial class Flow
             var state = new KeyedState(stage, new SelectProcessor<T, TResult>(stage, selector), downstream, options.Parallelism, capacity);
             run.AddBuffer(stage.Name + " lanes", capacity, state.Queued);
             run.AddSegment(ct => DispatchAsync(state, channel.Reader, ct));
-            upstream.Materialize(run, new ChannelEmitter<T>(channel.Writer));
+            upstream.Materialize(run, new BufferEmitter<T>(channel.Writer));
         }
 
         private async Task DispatchAsync(KeyedState state, System.Threading.Channels.ChannelReader<T> reader, CancellationToken cancellationToken)
         {
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 while (reader.TryRead(out var item))
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     TKey key;
                     try
                     {

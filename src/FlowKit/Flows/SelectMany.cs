@@ -74,17 +74,18 @@ public static partial class Flow
             var channel = run.CreateBuffer<T>(stage.Name, options.EffectiveCapacity, singleReader: true, singleWriter: true);
             run.AddSegment(async ct =>
             {
-                while (await channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                while (await channel.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
                 {
                     while (channel.Reader.TryRead(out var item))
                     {
+                        ct.ThrowIfCancellationRequested();
                         await expander.EmitAsync(item, ct).ConfigureAwait(false);
                     }
                 }
 
                 await expander.CompleteAsync(ct).ConfigureAwait(false);
             });
-            upstream.Materialize(run, new ChannelEmitter<T>(channel.Writer));
+            upstream.Materialize(run, new BufferEmitter<T>(channel.Writer));
         }
 
         private sealed class Expander(

@@ -18,7 +18,7 @@ internal static class StageEngine
         {
             var channel = run.CreateBuffer<T>(stage.Name, capacity, singleReader: true, singleWriter: true);
             run.AddSegment(ct => RunSingleAsync(channel.Reader, processor, downstream, ct));
-            return new ChannelEmitter<T>(channel.Writer);
+            return new BufferEmitter<T>(channel.Writer);
         }
 
         if (!options.Ordered)
@@ -30,7 +30,7 @@ internal static class StageEngine
                 run.AddSegment(ct => RunUnorderedAsync(channel.Reader, processor, shared, ct));
             }
 
-            return new ChannelEmitter<T>(channel.Writer);
+            return new BufferEmitter<T>(channel.Writer);
         }
 
         var window = new OrderedWindow<T, TResult>(run, capacity + options.Parallelism, downstream, options.Parallelism);
@@ -45,10 +45,11 @@ internal static class StageEngine
 
     private static async Task RunSingleAsync<T, TResult>(ChannelReader<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
     {
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
             while (reader.TryRead(out var item))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var (ok, value) = await processor.ProcessAsync(item, cancellationToken).ConfigureAwait(false);
                 if (ok)
                 {
@@ -64,10 +65,11 @@ internal static class StageEngine
 
     private static async Task RunUnorderedAsync<T, TResult>(ChannelReader<T> reader, IItemProcessor<T, TResult> processor, UnorderedState<TResult> shared, CancellationToken cancellationToken)
     {
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
             while (reader.TryRead(out var item))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var (ok, value) = await processor.ProcessAsync(item, cancellationToken).ConfigureAwait(false);
                 if (ok)
                 {
@@ -100,10 +102,11 @@ internal static class StageEngine
     private static async Task RunOrderedAsync<T, TResult>(OrderedWindow<T, TResult> window, IItemProcessor<T, TResult> processor, CancellationToken cancellationToken)
     {
         var reader = window.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
             while (reader.TryRead(out var entry))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var (ok, value) = await processor.ProcessAsync(entry.Item, cancellationToken).ConfigureAwait(false);
                 window.Place(entry.Sequence, ok, value);
                 await window.DrainAsync(cancellationToken).ConfigureAwait(false);
