@@ -5,6 +5,14 @@ namespace FlowKit.Flows;
 /// <summary>Moves items out of a Dataflow source block into an emitter, then surfaces the block's fault.</summary>
 internal static class BlockPump
 {
+    /// <summary>Marks the block's eventual fault as observed: the flow reports the failure itself.</summary>
+    public static void ObserveFault(IDataflowBlock block) =>
+        block.Completion.ContinueWith(
+            static t => _ = t.Exception,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
     public static async Task PumpAsync<T>(ISourceBlock<T> source, StageContext stage, Emitter<T> downstream, CancellationToken cancellationToken)
     {
         var receivable = source as IReceivableSourceBlock<T>;

@@ -25,6 +25,7 @@ public static partial class Flow
         catch (Exception ex)
         {
             target.Fault(ex);
+            BlockPump.ObserveFault(target);
             throw;
         }
 

@@ -54,7 +54,15 @@ public static partial class Flow
             {
                 // Stopping the run drops whatever the block still holds, so nothing waits on it.
                 using var stop = ct.UnsafeRegister(static s => ((IDataflowBlock)s!).Fault(new OperationCanceledException("The flow stopped.")), block);
-                await BlockPump.PumpAsync(block, stage, downstream, ct).ConfigureAwait(false);
+                try
+                {
+                    await BlockPump.PumpAsync(block, stage, downstream, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // A block the run faulted (or that failed while the run was stopping) is reported by the run, not by a finalizer.
+                    BlockPump.ObserveFault(block);
+                }
             });
             upstream.Materialize(run, new BlockInput(stage, block));
         }

@@ -189,5 +189,6 @@ public sealed class FlowSinkTests
         var ex = await Assert.ThrowsExactlyAsync<FlowStageException>(() => Flow.From(new FlowsTestSupport.EndlessSource()).LinkToAsync(target));
 
         StringAssert.Contains(ex.Message, "declined");
+        await Assert.ThrowsExactlyAsync<FormatException>(() => target.Completion);
     }
 }

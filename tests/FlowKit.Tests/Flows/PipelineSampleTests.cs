@@ -50,7 +50,16 @@ public sealed partial class PipelineSampleTests
 
         var run = SampleCatalog.Find("pipeline")!.RunAsync(context);
         var clock = FlowsTestSupport.AdvanceUntilAsync(time, run, TimeSpan.FromMilliseconds(5));
-        await FlowsTestSupport.WaitUntilAsync(() => run.IsCompleted || ProgressWithBatches().IsMatch(output.ToString()));
+        // TextWriter.Synchronized locks the wrapper on every write; take the same lock to read a consistent snapshot.
+        string Snapshot()
+        {
+            lock (writer)
+            {
+                return output.ToString();
+            }
+        }
+
+        await FlowsTestSupport.WaitUntilAsync(() => run.IsCompleted || ProgressWithBatches().IsMatch(Snapshot()));
         cts.Cancel();
         var exit = await run;
         await clock;
