@@ -62,6 +62,8 @@ public static partial class Flow
 
         private async Task RunTimedAsync(StageContext stage, ChannelReader<T> reader, TimeSpan delay, Emitter<T[]> downstream, CancellationToken cancellationToken)
         {
+            // One timer per batch, armed on the first wait: the buffer is owned by the run, so stopping the run wakes the wait without
+            // linking the run's token into every wait.
             var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
             try
             {
@@ -78,6 +80,7 @@ public static partial class Flow
                     batch[0] = first;
                     var count = 1;
                     var completed = false;
+                    var armed = false;
                     while (count < size)
                     {
                         if (reader.TryRead(out var item))
@@ -87,35 +90,42 @@ public static partial class Flow
                             continue;
                         }
 
-                        var remaining = delay - time.GetElapsedTime(started);
-                        if (remaining <= TimeSpan.Zero)
+                        if (!armed)
+                        {
+                            var remaining = delay - time.GetElapsedTime(started);
+                            if (remaining <= TimeSpan.Zero)
+                            {
+                                break;
+                            }
+
+                            timeout.CancelAfter(remaining);
+                            armed = true;
+                        }
+
+                        if (timeout.IsCancellationRequested)
                         {
                             break;
                         }
 
-                        timeout.CancelAfter(remaining);
-                        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
+                        try
                         {
-                            try
+                            if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
                             {
-                                completed = !await reader.WaitToReadAsync(linked.Token).ConfigureAwait(false);
-                            }
-                            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                            {
-                                // maxDelay has passed since the batch's first item.
+                                completed = true;
+                                break;
                             }
                         }
-
-                        if (!timeout.TryReset())
+                        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                         {
-                            timeout.Dispose();
-                            timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-                        }
-
-                        if (completed || time.GetElapsedTime(started) >= delay)
-                        {
+                            // maxDelay has passed since the batch's first item.
                             break;
                         }
+                    }
+
+                    if (armed && !timeout.TryReset())
+                    {
+                        timeout.Dispose();
+                        timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
                     }
 
                     if (count < size)
@@ -123,6 +133,7 @@ public static partial class Flow
                         Array.Resize(ref batch, count);
                     }
 
+                    cancellationToken.ThrowIfCancellationRequested();
                     stage.CountOut();
                     await downstream.EmitAsync(batch, cancellationToken).ConfigureAwait(false);
                     if (completed)
