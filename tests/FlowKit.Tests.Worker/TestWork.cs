@@ -28,6 +28,9 @@ public static class TestWork
     /// <summary>Blocks forever and ignores cancellation: only a kill stops it.</summary>
     public static readonly ProcessWork<int, int> Hang = Registry.Register("hang", (int _) => HangForever(), TestJson.Default.Int32, TestJson.Default.Int32);
 
+    /// <summary>Connects to the Unix socket at its argument (so the test knows it runs), then blocks forever ignoring cancellation.</summary>
+    public static readonly ProcessWork<string, int> SignalThenHang = Registry.Register("signal-hang", (string path) => SignalThenHangForever(path), TestJson.Default.String, TestJson.Default.Int32);
+
     /// <summary>Blocks until its item is cancelled, then throws OperationCanceledException.</summary>
     public static readonly ProcessWork<int, int> WaitForCancel = Registry.Register("wait-cancel", (int _, CancellationToken ct) => WaitCancelled(ct), TestJson.Default.Int32, TestJson.Default.Int32);
 
@@ -93,6 +96,17 @@ public static class TestWork
         using var never = new ManualResetEventSlim();
         never.Wait();
         return 0;
+    }
+
+    private static int SignalThenHangForever(string path)
+    {
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+        {
+            socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            socket.Send([1]);
+        }
+
+        return HangForever();
     }
 
     private static int WaitCancelled(CancellationToken ct)

@@ -209,7 +209,7 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
             Shutdown(cancelPending: true);
             await _kill.CancelAsync().ConfigureAwait(false);
             await all.ConfigureAwait(false);
-            throw;
+            throw new OperationCanceledException("The shutdown was cancelled; the workers were killed.", cancellationToken);
         }
     }
 
