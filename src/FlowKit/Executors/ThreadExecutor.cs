@@ -160,6 +160,22 @@ public sealed partial class ThreadExecutor : IAsyncDisposable, IDisposable
         return SubmitAsync(static (s, _) => s.Work(s.Input), (Work: work, Input: input), cancellationToken);
     }
 
+    /// <summary>Runs an action on one of the executor's threads (<c>executor.submit</c> of a function returning None).</summary>
+    /// <param name="work">Blocking code; it receives <paramref name="input"/>.</param>
+    /// <param name="input">The argument passed to <paramref name="work"/>.</param>
+    /// <param name="cancellationToken">Removes the item if it has not started yet.</param>
+    /// <returns>A task that completes when the action has run, with its exception unchanged, or cancelled.</returns>
+    /// <exception cref="ObjectDisposedException">The executor has been shut down.</exception>
+    public Task SubmitAsync<TIn>(Action<TIn> work, TIn input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return SubmitAsync(static (s, _) =>
+        {
+            s.Work(s.Input);
+            return true;
+        }, (Work: work, Input: input), cancellationToken);
+    }
+
     /// <summary>A bounded Dataflow block (<c>TransformBlock</c>) whose work runs on this executor's threads, so a queue-of-work
     /// pattern is a linked Dataflow mesh.</summary>
     /// <param name="work">Blocking code run once per message.</param>

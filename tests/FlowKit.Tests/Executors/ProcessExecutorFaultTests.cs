@@ -99,6 +99,7 @@ public sealed class ProcessExecutorFaultTests
         var hung = pool.SubmitAsync(TestWork.SignalThenHang, path, timeout.Token);
         using (var started = await listener.AcceptAsync())
         {
+            Assert.AreEqual(1, await started.ReceiveAsync(new byte[1]));
             File.Delete(path);
         }
 
