@@ -5,7 +5,7 @@ namespace FlowKit;
 public sealed partial class ThreadExecutor
 {
     /// <summary>Runs <paramref name="work"/> on every input and streams the results (<c>executor.map</c>), in input order or as
-    /// they complete, with at most <c>2 × MaxWorkers</c> items in flight; the input is read only as fast as results are taken.</summary>
+    /// they complete, with at most <c>max(2 × MaxWorkers, 32)</c> items in flight; the input is read only as fast as results are taken.</summary>
     /// <param name="work">Blocking code run once per input.</param>
     /// <param name="inputs">The inputs; enumerated lazily on the consumer's side.</param>
     /// <param name="ordered">True: results in input order (<c>map</c>); false: as they complete (<c>as_completed</c>).</param>
@@ -18,7 +18,7 @@ public sealed partial class ThreadExecutor
     }
 
     /// <summary>Runs <paramref name="work"/> on every input of an asynchronous stream and streams the results, in order or as
-    /// they complete, with at most <c>2 × MaxWorkers</c> items in flight.</summary>
+    /// they complete, with at most <c>max(2 × MaxWorkers, 32)</c> items in flight.</summary>
     /// <param name="work">Blocking code run once per input.</param>
     /// <param name="inputs">The inputs; read only as fast as results are taken.</param>
     /// <param name="ordered">True: results in input order; false: as they complete.</param>
@@ -57,7 +57,7 @@ public sealed partial class ThreadExecutor
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         ObjectDisposedException.ThrowIf(IsShutdown, this);
-        var inFlight = options.MaxInFlight == 0 ? 2 * MaxWorkers : options.MaxInFlight;
+        var inFlight = options.MaxInFlight == 0 ? Math.Max(2 * MaxWorkers, 32) : options.MaxInFlight;
         return ExecutorsMapper.MapAsync(inputs, (x, ct) => SubmitAsync(work, x, ct), options.Ordered, inFlight, cancellationToken);
     }
 }

@@ -52,27 +52,33 @@ internal static class ExecutorsMapper
         {
             var more = true;
             var outstanding = 0;
+            // Refill in bursts (when half the window has been consumed) rather than one item per result: a single refill would
+            // wake a parked worker for every item and run the pipeline in lock-step.
+            var refillAt = maxInFlight / 2;
             while (true)
             {
-                while (more && outstanding < maxInFlight)
+                if (outstanding <= refillAt)
                 {
-                    if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                    while (more && outstanding < maxInFlight)
                     {
-                        more = false;
-                        break;
-                    }
+                        if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
+                        {
+                            more = false;
+                            break;
+                        }
 
-                    var task = submit(enumerator.Current, cts.Token);
-                    window.Add(task);
-                    outstanding++;
-                    if (completed is not null)
-                    {
-                        _ = task.ContinueWith(
-                            static (t, s) => ((Channel<Task<TOut>>)s!).Writer.TryWrite((Task<TOut>)t),
-                            completed,
-                            CancellationToken.None,
-                            TaskContinuationOptions.ExecuteSynchronously,
-                            TaskScheduler.Default);
+                        var task = submit(enumerator.Current, cts.Token);
+                        window.Add(task);
+                        outstanding++;
+                        if (completed is not null)
+                        {
+                            _ = task.ContinueWith(
+                                static (t, s) => ((Channel<Task<TOut>>)s!).Writer.TryWrite((Task<TOut>)t),
+                                completed,
+                                CancellationToken.None,
+                                TaskContinuationOptions.ExecuteSynchronously,
+                                TaskScheduler.Default);
+                        }
                     }
                 }
 
