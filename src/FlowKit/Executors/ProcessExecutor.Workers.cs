@@ -57,6 +57,16 @@ public sealed partial class ProcessExecutor
                     return;
                 }
             }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Whatever went wrong with this worker, its calls must not be left pending and the slot must live on.
+                worker.Kill();
+                Interlocked.Increment(ref _lost);
+                foreach (var call in worker.SnapshotHeld())
+                {
+                    call.Fail(new WorkerCrashedException($"Worker process {worker.ProcessId} failed: {e.Message}", e));
+                }
+            }
             finally
             {
                 lock (_workers)
@@ -127,29 +137,37 @@ public sealed partial class ProcessExecutor
                     return DispatchOutcome.Drained;
                 }
 
-                var haveSlot = true;
-                while (haveSlot && (_maxTasksPerWorker == 0 || worker.Assigned < _maxTasksPerWorker) && _queue.Reader.TryRead(out var call))
+                await worker.WriteLock.WaitAsync(token).ConfigureAwait(false);
+                try
                 {
-                    if (!call.TryMarkSent(worker))
+                    var haveSlot = true;
+                    while (haveSlot && (_maxTasksPerWorker == 0 || worker.Assigned < _maxTasksPerWorker) && _queue.Reader.TryRead(out var call))
                     {
-                        continue;
+                        if (!call.TryMarkSent(worker))
+                        {
+                            continue;
+                        }
+
+                        worker.Hold(call);
+                        worker.Assigned++;
+                        batch.Add(call);
+                        haveSlot = worker.Slots.Wait(0);
                     }
 
-                    worker.Hold(call);
-                    worker.Assigned++;
-                    batch.Add(call);
-                    haveSlot = worker.Slots.Wait(0);
-                }
+                    if (haveSlot)
+                    {
+                        worker.Slots.Release();
+                    }
 
-                if (haveSlot)
-                {
-                    worker.Slots.Release();
+                    if (batch.Count > 0)
+                    {
+                        await worker.WriteCallsAsync(batch, token).ConfigureAwait(false);
+                        batch.Clear();
+                    }
                 }
-
-                if (batch.Count > 0)
+                finally
                 {
-                    await worker.WriteCallsAsync(batch, token).ConfigureAwait(false);
-                    batch.Clear();
+                    worker.WriteLock.Release();
                 }
             }
         }

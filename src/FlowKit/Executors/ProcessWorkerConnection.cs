@@ -103,24 +103,21 @@ internal sealed class ProcessWorkerConnection : IDisposable
     /// <summary>Completes when the dispatcher has stopped and every held call has its reply, or when the reader has ended.</summary>
     public Task WhenIdle => _idle.Task;
 
+    /// <summary>Serialises writes to the worker's stdin. The dispatcher holds it from marking calls sent until their frames are
+    /// written, so a cancel frame can never overtake the request it cancels.</summary>
+    public SemaphoreSlim WriteLock => _writeLock;
+
+    /// <summary>Writes the calls' frames with one flush; the caller holds <see cref="WriteLock"/>.</summary>
     public async Task WriteCallsAsync(List<ProcessCall> calls, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        _writeBuffer.ResetWrittenCount();
+        foreach (var call in calls)
         {
-            _writeBuffer.ResetWrittenCount();
-            foreach (var call in calls)
-            {
-                call.WriteRequest(_writeBuffer);
-            }
+            call.WriteRequest(_writeBuffer);
+        }
 
-            await _input.WriteAsync(_writeBuffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
-            await _input.FlushAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        await _input.WriteAsync(_writeBuffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        await _input.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sends a cancel frame; never throws (a dead worker needs no cancel).</summary>

@@ -76,9 +76,16 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
         var body = frame.AsMemory(ExecutorsFrames.HeaderSize);
         if (kind == ExecutorsFrames.Cancel)
         {
-            if (_live.TryGetValue(id, out var running))
+            if (_live.TryGetValue(id, out var target))
             {
-                running.Cancel();
+                target.Cancel();
+
+                // An item still waiting behind another one is answered at once, so its grace period cannot run out while an
+                // unrelated long item holds the worker (the parent would then kill that item's worker).
+                if (target.TryClaim(Request.Answered))
+                {
+                    Reply(w => ExecutorsFrames.WriteEmpty(w, ExecutorsFrames.Canceled, id));
+                }
             }
 
             return;
@@ -97,7 +104,11 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
         {
             foreach (var request in _requests.GetConsumingEnumerable())
             {
-                Execute(request);
+                if (request.TryClaim(Request.Running))
+                {
+                    Execute(request);
+                }
+
                 _live.TryRemove(request.Id, out _);
                 request.Dispose();
             }
@@ -156,15 +167,23 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
 
     private void Reply(Action<IBufferWriter<byte>> write)
     {
-        _replies.ResetWrittenCount();
-        write(_replies);
-        output.Write(_replies.WrittenSpan);
-        output.Flush();
+        lock (_replies)
+        {
+            _replies.ResetWrittenCount();
+            write(_replies);
+            output.Write(_replies.WrittenSpan);
+            output.Flush();
+        }
     }
 
     private sealed class Request(long id, byte kind, string name, ReadOnlyMemory<byte> body) : IDisposable
     {
+        public const int Queued = 0;
+        public const int Running = 1;
+        public const int Answered = 2;
+
         private readonly CancellationTokenSource _cts = new();
+        private int _state;
 
         public long Id => id;
 
@@ -175,6 +194,9 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
         public ReadOnlyMemory<byte> Body => body;
 
         public CancellationToken Token => _cts.Token;
+
+        /// <summary>Moves a queued request to <paramref name="state"/>; false when it already left the queue.</summary>
+        public bool TryClaim(int state) => Interlocked.CompareExchange(ref _state, state, Queued) == Queued;
 
         public void Cancel()
         {

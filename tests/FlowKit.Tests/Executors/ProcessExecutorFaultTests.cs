@@ -140,6 +140,34 @@ public sealed class ProcessExecutorFaultTests
 
     [TestMethod]
     [Timeout(60_000)]
+    public async Task QueuedItemCancelledBehindARunningOne_IsAnsweredAtOnce_AndTheRunningItemIsNotKilled()
+    {
+        await using var pool = ExecutorsTestWorkers.Pool(workers: 1, grace: TimeSpan.FromMilliseconds(100));
+        var pid = await pool.SubmitAsync(TestWork.Pid, 0);
+        for (var i = 0; i < 10; i++)
+        {
+            using var running = new CancellationTokenSource();
+            using var queued = new CancellationTokenSource();
+            var first = pool.SubmitAsync(TestWork.WaitForCancel, 0, running.Token);
+            var second = pool.SubmitAsync(TestWork.Square, 3L, queued.Token);
+            while (pool.GetStatistics().InFlightCalls < 2)
+            {
+                await Task.Yield();
+            }
+
+            await queued.CancelAsync();
+            await Assert.ThrowsExactlyAsync<TaskCanceledException>(() => second);
+            Assert.IsFalse(first.IsCompleted, "the running item is untouched by its neighbour's cancellation");
+            await running.CancelAsync();
+            await Assert.ThrowsExactlyAsync<TaskCanceledException>(() => first);
+        }
+
+        Assert.AreEqual(pid, await pool.SubmitAsync(TestWork.Pid, 0));
+        Assert.AreEqual(0L, pool.GetStatistics().WorkersLost);
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
     public async Task SerializationFailures_AtFivePoints_FailOnlyThatItem()
     {
         await using var pool = ExecutorsTestWorkers.Pool(workers: 1);
