@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 namespace FlowKit.Benchmarks.Executors;
 
 /// <summary>Per-item cost of a trivial item on a <see cref="ThreadExecutor"/> (dedicated threads) beside <c>Task.Run</c> on the
-/// thread pool, and of <c>MapAsync</c> beside a hand-written bounded window of <c>Task.Run</c> calls.</summary>
+/// thread pool, and of the ordered, bounded <c>MapAsync</c> beside a hand-written ordered window of 32 <c>Task.Run</c> calls.</summary>
 [MemoryDiagnoser]
 public class ThreadExecutorBenchmarks
 {
@@ -48,6 +48,29 @@ public class ThreadExecutorBenchmarks
         }
 
         return Task.WhenAll(tasks);
+    }
+
+    [Benchmark(OperationsPerInvoke = Items)]
+    public async Task<int> TaskRun_OrderedWindow32()
+    {
+        var window = new Queue<Task<int>>(32);
+        var sum = 0;
+        foreach (var x in _inputs)
+        {
+            if (window.Count == 32)
+            {
+                sum += await window.Dequeue();
+            }
+
+            window.Enqueue(Task.Run(() => Work(x)));
+        }
+
+        while (window.Count > 0)
+        {
+            sum += await window.Dequeue();
+        }
+
+        return sum;
     }
 
     [Benchmark(OperationsPerInvoke = Items)]
