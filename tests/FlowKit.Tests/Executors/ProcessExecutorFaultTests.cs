@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 
+using Microsoft.Extensions.Time.Testing;
+
 using FlowKit.Tests.TestUtilities;
 using FlowKit.Tests.Worker;
 
@@ -87,9 +89,17 @@ public sealed class ProcessExecutorFaultTests
 
     [TestMethod]
     [Timeout(120_000)]
-    public async Task HangingItem_TimeoutCancels_WorkerKilledAfterGraceAndReplaced()
+    public async Task HangingItem_TimeoutCancels_WorkerKilledExactlyAtGraceAndReplaced()
     {
-        await using var pool = ExecutorsTestWorkers.Pool(workers: 1, grace: TimeSpan.FromMilliseconds(200));
+        var time = new FakeTimeProvider();
+        var grace = TimeSpan.FromSeconds(5);
+        var options = ExecutorsTestWorkers.Options(grace: grace);
+        await using var pool = new ProcessExecutor(1, new ProcessExecutorOptions
+        {
+            WorkerFileName = options.WorkerFileName,
+            CancellationGracePeriod = grace,
+            TimeProvider = time,
+        });
         var pid = await pool.SubmitAsync(TestWork.Pid, 0);
         using var timeout = new CancellationTokenSource();
         var path = Path.Combine(Path.GetTempPath(), $"flowkit-{Guid.NewGuid():N}.sock");
@@ -103,13 +113,18 @@ public sealed class ProcessExecutorFaultTests
             File.Delete(path);
         }
 
-        var watch = Stopwatch.StartNew();
         await timeout.CancelAsync();
+        time.Advance(grace - TimeSpan.FromTicks(1));
+        Assert.IsFalse(hung.IsCompleted, "the hanging item ignores its cancel frame until the grace period ends");
+        Assert.IsTrue(ExecutorsTestWorkers.IsAlive(pid));
+        var watch = Stopwatch.StartNew();
+        time.Advance(TimeSpan.FromTicks(1));
         var e = await Assert.ThrowsExactlyAsync<TaskCanceledException>(() => hung);
         Assert.AreEqual(timeout.Token, e.CancellationToken);
-        Console.WriteLine($"family 11: hang: cancelled item stopped after {watch.Elapsed.TotalMilliseconds:F0} ms (grace 200 ms)");
-        Assert.IsTrue(await ExecutorsTestWorkers.WaitGoneAsync(pid, TimeSpan.FromSeconds(10)) is not null);
+        Console.WriteLine($"family 11: hang: worker killed at exactly the grace tick; cancelled item completed {watch.Elapsed.TotalMilliseconds:F0} ms after it");
+        Assert.IsFalse(ExecutorsTestWorkers.IsAlive(pid));
         Assert.AreNotEqual(pid, await pool.SubmitAsync(TestWork.Pid, 0));
+        Assert.AreEqual(1L, pool.GetStatistics().WorkersLost);
     }
 
     [TestMethod]

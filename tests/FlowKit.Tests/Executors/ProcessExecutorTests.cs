@@ -117,6 +117,36 @@ public sealed class ProcessExecutorTests
 
     [TestMethod]
     [Timeout(60_000)]
+    [DataRow(1, 4)]
+    [DataRow(8, 2)]
+    public async Task MapAsync_ConsumerStopsEarly_InputReadAtMostTheWindowAhead(int chunk, int inFlight)
+    {
+        await using var pool = ExecutorsTestWorkers.Pool();
+        var produced = 0;
+        IEnumerable<long> Infinite()
+        {
+            for (long i = 0; ; i++)
+            {
+                produced++;
+                yield return i;
+            }
+        }
+
+        var consumed = 0;
+        await foreach (var _ in pool.MapAsync(TestWork.Square, Infinite(), new ExecutorMapOptions { ChunkSize = chunk, MaxInFlight = inFlight }))
+        {
+            if (++consumed == 20)
+            {
+                break;
+            }
+        }
+
+        Assert.IsTrue(produced <= consumed + chunk * (inFlight + 1), $"read {produced} inputs for {consumed} results");
+        Assert.AreEqual(0, pool.GetStatistics().InFlightCalls, "nothing is left running in the workers");
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
     public async Task MapAsync_ItemThrows_EnumerationFailsWithRemoteException()
     {
         await using var pool = ExecutorsTestWorkers.Pool();
