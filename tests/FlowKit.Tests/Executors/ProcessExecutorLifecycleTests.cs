@@ -61,6 +61,45 @@ public sealed class ProcessExecutorLifecycleTests
     }
 
     [TestMethod]
+    [Timeout(60_000)]
+    public async Task SubmitRacingShutdown_EveryAcceptedItemCompletes()
+    {
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            var pool = ExecutorsTestWorkers.Pool(workers: 2);
+            await pool.SubmitAsync(TestWork.Square, 1L);
+            var tasks = new List<Task<long>>();
+            var halfway = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var submitter = Task.Run(() =>
+            {
+                for (var i = 0; i < 2_000; i++)
+                {
+                    if (i == 1_000)
+                    {
+                        halfway.SetResult();
+                    }
+
+                    try
+                    {
+                        tasks.Add(pool.SubmitAsync(TestWork.Square, (long)i));
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        return;
+                    }
+                }
+            });
+            await halfway.Task;
+            var shutdown = pool.ShutdownAsync(cancelPending: attempt % 2 == 0);
+            await submitter;
+            await shutdown;
+            Assert.IsTrue(tasks.All(t => t.IsCompleted), "an accepted item was left pending");
+            Assert.IsTrue(tasks.All(t => t.IsCompletedSuccessfully || t.IsCanceled));
+            Assert.AreEqual(0, pool.GetWorkerProcessIds().Count);
+        }
+    }
+
+    [TestMethod]
     [Timeout(90_000)]
     public async Task Saturation_15xBlockedJobs_LiveProcessesEqualMaxWorkers_ThenSequentialJobsReuseOneWorker()
     {
