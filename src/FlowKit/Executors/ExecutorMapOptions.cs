@@ -11,7 +11,7 @@ public sealed class ExecutorMapOptions
     public bool Ordered { get; init; } = true;
 
     /// <summary>The most items (for <see cref="ProcessExecutor"/>: chunks) submitted but not yet yielded; the input is not read
-    /// further ahead. 0 chooses for the executor: max(2 × workers, 32) items for threads, 3 × workers chunks for processes.</summary>
+    /// further ahead. 0 chooses for the executor: max(2 × workers, 32) items for threads; (MaxItemsInFlightPerWorker + 1) × workers chunks for processes.</summary>
     /// <value>The default value is 0 (automatic).</value>
     public int MaxInFlight { get; init; }
 
