@@ -202,6 +202,11 @@ internal sealed class ObservableAsyncEnumerable<T>(IObservable<T> source, int ca
 
         private void SubscribeNow()
         {
+            if (Volatile.Read(ref _subscription) is not null)
+            {
+                return; // disposed, cancelled or failed before the subscription was made
+            }
+
             IDisposable subscription;
             try
             {
