@@ -73,9 +73,9 @@ public sealed partial class EventLoop
     }
 
     /// <summary>
-    /// Completes when the loop is running and has nothing ready to run (Trio's <c>wait_all_tasks_blocked</c>): every coroutine on it waits
-    /// for time or for something outside the loop. Tests use it to advance a fake clock only once the work it set off has settled.
-    /// It also completes when the loop closes. Work that runs off the loop (the thread pool) is not seen.
+    /// Completes when the loop has nothing ready to run (Trio's <c>wait_all_tasks_blocked</c>): it is running and every coroutine on it
+    /// waits for time or for something outside the loop, or it is not running at all (a stopped or closed loop runs nothing). Tests use it
+    /// to advance a fake clock only once the work it set off has settled. Work that runs off the loop (the thread pool) is not seen.
     /// </summary>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>A task that completes when the loop is idle.</returns>
@@ -83,7 +83,7 @@ public sealed partial class EventLoop
     {
         lock (_gate)
         {
-            if ((_closed || (_running && IsIdleLocked())) && !IsOnLoopThread)
+            if ((_closed || !_running || IsIdleLocked()) && !IsOnLoopThread)
             {
                 return Task.CompletedTask;
             }
@@ -220,6 +220,7 @@ public sealed partial class EventLoop
                     _running = false;
                     _stopping = false;
                     _busy = false;
+                    CompleteIdleWaitersLocked();
                     Monitor.PulseAll(_gate);
                 }
 

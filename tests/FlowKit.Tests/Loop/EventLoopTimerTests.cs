@@ -180,6 +180,7 @@ public sealed class EventLoopTimerTests
                 ends.Add(loop.Time - start);
             }
         }), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        SpinWait.SpinUntil(() => loop.IsRunning || run.IsCompleted);
         while (!run.IsCompleted)
         {
             loop.WaitAllTasksBlockedAsync().Wait();

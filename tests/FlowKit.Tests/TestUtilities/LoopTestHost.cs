@@ -12,6 +12,9 @@ internal sealed class LoopTestHost : IAsyncDisposable
         Time = time ?? new FakeTimeProvider();
         Loop = new EventLoop(Time);
         _run = Task.Factory.StartNew(Loop.RunForever, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        // WaitAllTasksBlockedAsync also completes for a loop that is not running yet: make sure it runs before the test starts.
+        SpinWait.SpinUntil(() => Loop.IsRunning || _run.IsCompleted);
     }
 
     public FakeTimeProvider Time { get; }
