@@ -200,7 +200,9 @@ public sealed partial class EventLoop : IDisposable
             if (!_closed)
             {
                 _ready.Enqueue(item);
-                if (_ready.Count == 1)
+
+                // Only a waiting loop needs waking; the loop thread queueing to itself is never waiting.
+                if (_ready.Count == 1 && Thread.CurrentThread != _thread)
                 {
                     Monitor.PulseAll(_gate);
                 }
