@@ -82,7 +82,7 @@ internal sealed class ObservableAsyncEnumerable<T>(IObservable<T> source, int ca
 
                 _disposed = true;
                 _buffer.Clear();
-                Monitor.PulseAll(_gate);
+                SignalLocked();
             }
 
             _registration1.Dispose();
