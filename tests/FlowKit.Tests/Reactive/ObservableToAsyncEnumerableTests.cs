@@ -73,17 +73,20 @@ public sealed class ObservableToAsyncEnumerableTests
     [Timeout(10_000)]
     public async Task Fail_Overflows_DeliversTheBufferThenThrowsBufferOverflow_AndUnsubscribes(int capacity)
     {
-        var source = new CountingSource<int>();
-        await using var e = source.ToAsyncEnumerable(capacity, Overflow.Fail).GetAsyncEnumerator();
-        var first = e.MoveNextAsync();
-        for (var i = 0; i <= capacity + 1; i++)
+        // A synchronous source: capacity + 2 items arrive inside Subscribe, before the consumer can take one.
+        var disposed = 0;
+        var source = Observable.Create<int>(observer =>
         {
-            source.Observer.OnNext(i);
-        }
+            for (var i = 0; i <= capacity + 1; i++)
+            {
+                observer.OnNext(i);
+            }
 
-        Assert.IsTrue(await first);
-        var got = new List<int> { e.Current };
-        for (var i = 1; i < capacity; i++)
+            return () => Interlocked.Increment(ref disposed);
+        });
+        await using var e = source.ToAsyncEnumerable(capacity, Overflow.Fail).GetAsyncEnumerator();
+        var got = new List<int>();
+        for (var i = 0; i < capacity; i++)
         {
             Assert.IsTrue(await e.MoveNextAsync());
             got.Add(e.Current);
@@ -94,7 +97,7 @@ public sealed class ObservableToAsyncEnumerableTests
         Assert.AreEqual(capacity, ex.Delivered);
         StringAssert.Contains(ex.Message, $"buffer of {capacity} item(s) was full when the source produced item #{capacity + 1}");
         CollectionAssert.AreEqual(Enumerable.Range(0, capacity).ToList(), got);
-        Assert.AreEqual(1, source.Disposed);
+        Assert.AreEqual(1, disposed);
     }
 
     [TestMethod]
@@ -178,12 +181,15 @@ public sealed class ObservableToAsyncEnumerableTests
     {
         using var loop = new EventLoop();
         var subject = new Subject<int>();
+        var gate = new TaskCompletionSource();
         var task = Task.Run(async () =>
         {
             var list = new List<int>();
             await foreach (var x in subject.ToAsyncEnumerable(1, Overflow.Wait))
             {
+                // Take at most one item before the loop has emitted all three, so the buffer of one must fill up.
                 list.Add(x);
+                await gate.Task;
             }
 
             return list;
@@ -199,8 +205,10 @@ public sealed class ObservableToAsyncEnumerableTests
             subject.OnNext(1);
             subject.OnNext(2);
             subject.OnNext(3);
+            subject.OnCompleted();
             return Task.CompletedTask;
         });
+        gate.SetResult();
         var ex = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => task);
         StringAssert.Contains(ex.Message, "event loop");
     }
