@@ -17,7 +17,7 @@ public sealed partial class EventLoop
     public LoopTimerHandle CallLater(TimeSpan delay, Action callback)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
-        return CallAt(_time.GetUtcNow() + delay, callback);
+        return CallAt(DueAfter(delay), callback);
     }
 
     /// <summary>Runs <paramref name="callback"/> on the loop at <paramref name="when"/> on the loop's clock (asyncio's <c>call_at</c>).</summary>
@@ -48,17 +48,18 @@ public sealed partial class EventLoop
             return Task.FromCanceled(cancellationToken);
         }
 
-        var sleep = new Sleep(this, _time.GetUtcNow() + delay, cancellationToken);
+        var sleep = new Sleep(this, DueAfter(delay), cancellationToken);
         AddTimer(sleep);
         sleep.Register();
         return sleep.Task;
     }
 
-    internal void CancelTimer(LoopTimer timer)
+    /// <summary>Cancels <paramref name="timer"/> if it has not fired; returns whether this call cancelled it.</summary>
+    internal bool CancelTimer(LoopTimer timer)
     {
         if (!timer.TryCancel())
         {
-            return;
+            return false;
         }
 
         lock (_gate)
@@ -68,6 +69,15 @@ public sealed partial class EventLoop
                 ArmWakeTimerLocked();
             }
         }
+
+        return true;
+    }
+
+    // A delay too long for the calendar (TimeSpan.MaxValue) means "never", not an overflow.
+    private DateTimeOffset DueAfter(TimeSpan delay)
+    {
+        var now = _time.GetUtcNow();
+        return delay >= DateTimeOffset.MaxValue - now ? DateTimeOffset.MaxValue : now + delay;
     }
 
     private void AddTimer(LoopTimer timer)
@@ -178,8 +188,12 @@ public sealed partial class EventLoop
                 _registration = _cancellationToken.UnsafeRegister(static s =>
                 {
                     var sleep = (Sleep)s!;
-                    sleep.Loop.CancelTimer(sleep);
-                    sleep._completion.TrySetCanceled(sleep._cancellationToken);
+
+                    // Only the side that wins the timer's state completes the task: a sleep that already fired is not cancelled.
+                    if (sleep.Loop.CancelTimer(sleep))
+                    {
+                        sleep._completion.TrySetCanceled(sleep._cancellationToken);
+                    }
                 }, this);
             }
         }

@@ -72,7 +72,8 @@ public sealed partial class EventLoop : IDisposable
     /// <summary>A <see cref="System.Threading.Tasks.TaskScheduler"/> that runs tasks on the loop's thread.</summary>
     public TaskScheduler TaskScheduler => _scheduler;
 
-    /// <summary>The loop's <see cref="System.Threading.SynchronizationContext"/>: <c>Post</c> queues a callback on the loop.</summary>
+    /// <summary>The loop's <see cref="System.Threading.SynchronizationContext"/>: <c>Post</c> queues a callback on the loop; <c>Send</c> from
+    /// another thread blocks until the loop has run it (on a loop that is not running, until its next run).</summary>
     public SynchronizationContext SynchronizationContext => _context;
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed class LoopTimerHandle : IDisposable
     public bool IsCancelled => _timer.IsCancelled;
 
     /// <summary>Cancels the callback if it has not started yet; a callback already running finishes. Idempotent and thread-safe.</summary>
-    public void Cancel() => _timer.Loop.CancelTimer(_timer);
+    public void Cancel() => _ = _timer.Loop.CancelTimer(_timer);
 
     /// <summary>Same as <see cref="Cancel"/>.</summary>
     public void Dispose() => Cancel();

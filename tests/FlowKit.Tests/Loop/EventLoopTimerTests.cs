@@ -110,6 +110,19 @@ public sealed class EventLoopTimerTests
 
     [TestMethod]
     [Timeout(10_000)]
+    public async Task CallLater_MaxDelay_MeansNever_InsteadOfOverflowing()
+    {
+        await using var host = new LoopTestHost();
+        var ran = false;
+        var handle = host.Loop.CallLater(TimeSpan.MaxValue, () => ran = true);
+        Assert.AreEqual(DateTimeOffset.MaxValue, handle.When);
+        await host.AdvanceAsync(TimeSpan.FromDays(3650));
+        Assert.IsFalse(ran);
+        handle.Cancel();
+    }
+
+    [TestMethod]
+    [Timeout(10_000)]
     public async Task CallAt_InThePast_RunsAtTheNextIteration()
     {
         await using var host = new LoopTestHost();
