@@ -79,7 +79,7 @@ public sealed partial class EventLoop : IDisposable
     /// <summary>
     /// An Rx scheduler that runs work on the loop's thread, in <see cref="CallSoon(Action)"/> order, with timed work through <see cref="CallLater"/>
     /// on the loop's clock; <c>Now</c> is <see cref="Time"/>. It also implements <see cref="ISchedulerPeriodic"/> (drift-free periods).
-    /// Work scheduled on a loop that is not running waits for the next run.
+    /// Work scheduled on a loop that is not running waits for the next run; scheduling on a closed loop throws <see cref="InvalidOperationException"/>.
     /// </summary>
     public IScheduler Scheduler => _rxScheduler.Value;
 

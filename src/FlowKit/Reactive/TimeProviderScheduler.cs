@@ -1,4 +1,5 @@
 using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
 using FlowKit.Internal;
 
 namespace FlowKit;
@@ -39,11 +40,14 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
     {
         ArgumentNullException.ThrowIfNull(action);
         var item = new LoopScheduledItem<TState>(this, state, action);
-        return CurrentThreadScheduler.Instance.Schedule(item, static (_, i) =>
+        var trampolined = CurrentThreadScheduler.Instance.Schedule(item, static (_, i) =>
         {
             i.Run();
             return i;
         });
+
+        // Disposing cancels the work if it is still queued on the trampoline, and disposes what the work returned.
+        return StableCompositeDisposable.Create(trampolined, item);
     }
 
     /// <summary>Runs <paramref name="action"/> after <paramref name="dueTime"/> on the clock, in the clock's timer callback.</summary>

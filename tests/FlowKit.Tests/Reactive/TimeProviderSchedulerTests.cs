@@ -73,6 +73,28 @@ public sealed class TimeProviderSchedulerTests
 
     [TestMethod]
     [Timeout(10_000)]
+    public void ImmediateWork_RecursiveScheduling_RunsOnTheTrampolineWithoutStackOverflow()
+    {
+        var scheduler = new FakeTimeProvider().ToScheduler();
+        var count = 0;
+        using var sub = Observable.Range(0, 100_000, scheduler).Subscribe(_ => count++);
+        Assert.AreEqual(100_000, count);
+    }
+
+    [TestMethod]
+    [Timeout(10_000)]
+    public void ImmediateWork_Disposed_DisposesWhatTheWorkReturned()
+    {
+        var scheduler = new TimeProviderScheduler(new FakeTimeProvider());
+        var inner = new System.Reactive.Disposables.BooleanDisposable();
+        var handle = scheduler.Schedule(0, (_, _) => inner);
+        Assert.IsFalse(inner.IsDisposed);
+        handle.Dispose();
+        Assert.IsTrue(inner.IsDisposed);
+    }
+
+    [TestMethod]
+    [Timeout(10_000)]
     public void Stopwatch_MeasuresVirtualTime()
     {
         var time = new FakeTimeProvider();
