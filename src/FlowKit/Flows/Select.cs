@@ -43,8 +43,9 @@ public static partial class Flow
         return new SelectStage<T, TResult>(flow, null, selector, StageOptions.ValidatedCopy(options));
     }
 
-    private sealed class SelectStage<T, TResult>(Flow<T> upstream, Func<T, TResult>? sync, Func<T, CancellationToken, ValueTask<TResult>>? async, StageOptions options)
-        : Flow<TResult>("Select", upstream)
+    private sealed class SelectStage<T, TResult>(
+        Flow<T> upstream, Func<T, TResult>? sync, Func<T, CancellationToken, ValueTask<TResult>>? async, StageOptions options, string kind = "Select")
+        : Flow<TResult>(kind, upstream)
     {
         private bool Fused => sync is not null && options.CanFuse;
 
