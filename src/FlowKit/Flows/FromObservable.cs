@@ -9,7 +9,7 @@ public static partial class Flow
     /// <summary>
     /// A flow over a push source, bridged by a buffer of <paramref name="capacity"/> items with an explicit <paramref name="overflow"/> policy:
     /// <see cref="Overflow.Wait"/> blocks the observable's thread in <c>OnNext</c> until there is room; the drop policies count each dropped item in
-    /// the <c>items_dropped</c> metric; <see cref="Overflow.Fail"/> fails the flow. The subscription lives as long as the run.
+    /// the <c>items_dropped</c> metric; <see cref="Overflow.Fail"/> fails the flow with a <see cref="BufferOverflowException"/> (inside the <see cref="FlowStageException"/>). The subscription lives as long as the run.
     /// </summary>
     /// <typeparam name="T">The item type.</typeparam>
     /// <param name="source">The observable; subscribed once per run, from a task of the run (never from the caller's thread).</param>
@@ -81,6 +81,7 @@ public static partial class Flow
             private readonly Overflow _overflow;
             private readonly int _capacity;
             private readonly CancellationToken _stopping;
+            private long _delivered;
 
             public Bridge(int capacity, Overflow overflow, StageContext stage, CancellationToken stopping)
             {
@@ -145,10 +146,13 @@ public static partial class Flow
                         _channel.Writer.TryWrite(value);
                         break;
                     case Overflow.Fail:
-                        if (!_channel.Writer.TryWrite(value))
+                        if (_channel.Writer.TryWrite(value))
                         {
-                            _channel.Writer.TryComplete(new InvalidOperationException(
-                                $"The observable source outran its buffer of {_capacity} items (Overflow.Fail)."));
+                            _delivered++;
+                        }
+                        else
+                        {
+                            _channel.Writer.TryComplete(new BufferOverflowException(_capacity, _delivered));
                         }
 
                         break;

@@ -156,8 +156,9 @@ public sealed class FlowSourceTests
     {
         var ex = await Assert.ThrowsExactlyAsync<FlowStageException>(() => RunWithBlockedConsumerAsync(10, Overflow.Fail));
 
-        Assert.IsInstanceOfType<InvalidOperationException>(ex.InnerException);
-        StringAssert.Contains(ex.InnerException!.Message, "Overflow.Fail");
+        var overflow = (BufferOverflowException)ex.InnerException!;
+        Assert.AreEqual(10, overflow.Capacity);
+        Assert.AreEqual(11L, overflow.Delivered, "the sentinel plus the 10 items that filled the buffer");
     }
 
     [TestMethod]
