@@ -15,6 +15,9 @@ public static partial class Flow
         return flow.WithStageName(name);
     }
 
+    /// <summary>Applies <see cref="StageOptions.Name"/> (when set) to a stage an operator just built.</summary>
+    private static Flow<T> NamedBy<T>(Flow<T> stage, StageOptions options) => options.Name is { } name ? stage.WithStageName(name) : stage;
+
     /// <summary>Names the whole flow: the <c>flowkit.flow</c> tag of every stage's metrics and the name in dead-letter failures. Stages added
     /// after this call keep the name.</summary>
     /// <typeparam name="T">The item type.</typeparam>

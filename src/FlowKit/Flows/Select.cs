@@ -18,7 +18,8 @@ public static partial class Flow
     {
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(selector);
-        return new SelectStage<T, TResult>(flow, selector, null, StageOptions.ValidatedCopy(options));
+        var copy = StageOptions.ValidatedCopy(options);
+        return NamedBy(new SelectStage<T, TResult>(flow, selector, null, copy), copy);
     }
 
     /// <summary>
@@ -40,7 +41,8 @@ public static partial class Flow
     {
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(selector);
-        return new SelectStage<T, TResult>(flow, null, selector, StageOptions.ValidatedCopy(options));
+        var copy = StageOptions.ValidatedCopy(options);
+        return NamedBy(new SelectStage<T, TResult>(flow, null, selector, copy), copy);
     }
 
     private sealed class SelectStage<T, TResult>(

@@ -29,7 +29,8 @@ public static partial class Flow
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(keySelector);
         ArgumentNullException.ThrowIfNull(selector);
-        return new SelectByKeyStage<T, TKey, TResult>(flow, keySelector, selector, StageOptions.ValidatedCopy(options));
+        var copy = StageOptions.ValidatedCopy(options);
+        return NamedBy(new SelectByKeyStage<T, TKey, TResult>(flow, keySelector, selector, copy), copy);
     }
 
     private sealed class SelectByKeyStage<T, TKey, TResult>(

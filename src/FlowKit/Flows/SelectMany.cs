@@ -20,7 +20,7 @@ public static partial class Flow
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(selector);
         var copy = SingleWorker(options);
-        return new SelectManyStage<T, TResult>(flow, (item, _) => selector(item).ToAsyncEnumerable(), copy, fused: copy.CanFuse, sync: selector);
+        return NamedBy(new SelectManyStage<T, TResult>(flow, (item, _) => selector(item).ToAsyncEnumerable(), copy, fused: copy.CanFuse, sync: selector), copy);
     }
 
     /// <summary>
@@ -37,7 +37,8 @@ public static partial class Flow
     {
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(selector);
-        return new SelectManyStage<T, TResult>(flow, selector, SingleWorker(options), fused: false, sync: null);
+        var copy = SingleWorker(options);
+        return NamedBy(new SelectManyStage<T, TResult>(flow, selector, copy, fused: false, sync: null), copy);
     }
 
     private static StageOptions SingleWorker(StageOptions? options)

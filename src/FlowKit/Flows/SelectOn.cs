@@ -26,7 +26,7 @@ public static partial class Flow
         ArgumentNullException.ThrowIfNull(executor);
         ArgumentNullException.ThrowIfNull(work);
         var copy = StageOptions.ValidatedCopy(options ?? new StageOptions { Parallelism = Math.Min(executor.MaxWorkers, 1024) });
-        return new SelectStage<T, TResult>(flow, null, (item, ct) => new ValueTask<TResult>(executor.SubmitAsync(work, item, ct)), copy, "SelectOn(ThreadExecutor)");
+        return NamedBy(new SelectStage<T, TResult>(flow, null, (item, ct) => new ValueTask<TResult>(executor.SubmitAsync(work, item, ct)), copy, "SelectOn(ThreadExecutor)"), copy);
     }
 
     /// <summary>
@@ -47,6 +47,6 @@ public static partial class Flow
         ArgumentNullException.ThrowIfNull(executor);
         ArgumentNullException.ThrowIfNull(work);
         var copy = StageOptions.ValidatedCopy(options ?? new StageOptions { Parallelism = Math.Min(executor.MaxWorkers, 1024) });
-        return new SelectStage<T, TResult>(flow, null, (item, ct) => new ValueTask<TResult>(executor.SubmitAsync(work, item, ct)), copy, "SelectOn(ProcessExecutor)");
+        return NamedBy(new SelectStage<T, TResult>(flow, null, (item, ct) => new ValueTask<TResult>(executor.SubmitAsync(work, item, ct)), copy, "SelectOn(ProcessExecutor)"), copy);
     }
 }

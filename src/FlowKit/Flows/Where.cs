@@ -14,7 +14,8 @@ public static partial class Flow
     {
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(predicate);
-        return new WhereStage<T>(flow, predicate, null, StageOptions.ValidatedCopy(options));
+        var copy = StageOptions.ValidatedCopy(options);
+        return NamedBy(new WhereStage<T>(flow, predicate, null, copy), copy);
     }
 
     /// <summary>Keeps the items that satisfy an asynchronous predicate, on its own task(s) behind a bounded buffer.</summary>
@@ -27,7 +28,8 @@ public static partial class Flow
     {
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(predicate);
-        return new WhereStage<T>(flow, null, predicate, StageOptions.ValidatedCopy(options));
+        var copy = StageOptions.ValidatedCopy(options);
+        return NamedBy(new WhereStage<T>(flow, null, predicate, copy), copy);
     }
 
     private sealed class WhereStage<T>(Flow<T> upstream, Func<T, bool>? sync, Func<T, CancellationToken, ValueTask<bool>>? async, StageOptions options)

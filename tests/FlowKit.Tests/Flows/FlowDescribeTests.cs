@@ -38,6 +38,17 @@ public sealed class FlowDescribeTests
 
     [TestMethod]
     [Timeout(10_000)]
+    public async Task StageOptionsName_NamesTheStageInErrors()
+    {
+        var flow = Flow.From([1, 2]).Select((x, _) => x == 2 ? throw new FormatException() : new ValueTask<int>(x), new StageOptions { Name = "lookup" });
+
+        Assert.AreEqual("lookup", flow.StageName);
+        var ex = await Assert.ThrowsExactlyAsync<FlowStageException>(() => flow.ToListAsync());
+        Assert.AreEqual("lookup", ex.StageName);
+    }
+
+    [TestMethod]
+    [Timeout(10_000)]
     public void StageName_DefaultsToOperatorAndPosition()
     {
         var flow = Flow.From([1]).Select(x => x).Where(x => x > 0);
