@@ -59,10 +59,7 @@ public sealed class PipelineSample : ISample
                     nursery.StartSoon(ct => ReportProgressAsync(context, stats, buffers, started, ct));
                     try
                     {
-                        await flow.ForEachAsync(
-                            (batch, ct) => store.WriteAsync(batch, stats, ct),
-                            new StageOptions { Name = "write", TimeProvider = time, OnError = FlowErrorPolicy.Retry(3, TimeSpan.FromMilliseconds(100)) },
-                            nursery.CancellationToken);
+                        await flow.CountAsync(nursery.CancellationToken);
                     }
                     finally
                     {
@@ -87,7 +84,7 @@ public sealed class PipelineSample : ISample
     }
 
     /// <summary>The pipeline, as a cold description (<c>--describe</c> prints it as Mermaid).</summary>
-    internal static Flow<LogEntry[]> BuildFlow(string log, UserDirectory directory, BatchStore store, PipelineStats stats, TimeProvider time, string name) =>
+    internal static Flow<int> BuildFlow(string log, UserDirectory directory, BatchStore store, PipelineStats stats, TimeProvider time, string name) =>
         Flow.From(ReadLinesAsync(log)).WithFlowName("pipeline:" + name).Named("read")
             .Select(line => Parse(line, stats), new StageOptions { OnError = FlowErrorPolicy.Skip }).Named("parse")
             .Select(
@@ -98,7 +95,14 @@ public sealed class PipelineSample : ISample
                     return entry with { Country = user.Country, Plan = user.Plan };
                 },
                 new StageOptions { Parallelism = 4, Capacity = 256 }).Named("enrich")
-            .Batch(BatchSize, BatchDelay, time).Named("batch");
+            .Batch(BatchSize, BatchDelay, time).Named("batch")
+            .Select(
+                async (batch, ct) =>
+                {
+                    await store.WriteAsync(batch, stats, ct);
+                    return batch.Length;
+                },
+                new StageOptions { Capacity = 4, TimeProvider = time, OnError = FlowErrorPolicy.Retry(3, TimeSpan.FromMilliseconds(100)) }).Named("write");
 
     internal static LogEntry Parse(string line, PipelineStats stats)
     {
