@@ -53,8 +53,10 @@ public sealed class ChatSample : ISample
     {
         var outbox = Channel.CreateBounded<string>(new BoundedChannelOptions(OutboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         room[id] = outbox;
-        context.WriteLine($"chat: client {id} joined");
+
+        // Announce before printing, so whoever watches the log knows the others have been told.
         Broadcast(room, id, $"* client {id} joined");
+        context.WriteLine($"chat: client {id} joined");
         try
         {
             await Nursery.RunAsync(async nursery =>
@@ -92,8 +94,8 @@ public sealed class ChatSample : ISample
         {
             room.TryRemove(id, out _);
             outbox.Writer.TryComplete();
-            context.WriteLine($"chat: client {id} left");
             Broadcast(room, id, $"* client {id} left");
+            context.WriteLine($"chat: client {id} left");
         }
     }
 }

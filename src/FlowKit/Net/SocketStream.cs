@@ -207,7 +207,7 @@ public sealed partial class SocketStream : IAsyncDisposable
             socket.NoDelay = options.NoDelay;
         }
 
-        return new SocketStream(new SocketTransport(socket), options);
+        return new SocketStream(new SocketTransport(socket, options.InlineCompletions), options);
     }
 
     private static async Task<SocketStream> ConnectAsync(EndPoint endPoint, SocketStreamOptions options, CancellationToken cancellationToken)

@@ -8,12 +8,14 @@ namespace FlowKit.Net;
 internal sealed class SocketTransport : StreamTransport
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
 
-    public SocketTransport(Socket socket)
+    public SocketTransport(Socket socket, bool inlineCompletions)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = inlineCompletions && EpollInterop.IsSupported
+            ? EpollReactor.Attach(socket)
+            : new NetworkStream(socket, ownsSocket: true);
     }
 
     public override Stream Stream => _stream;
