@@ -46,6 +46,12 @@ internal static class FrameDecoder
 
     private static uint ReadLength(in ReadOnlySequence<byte> buffer)
     {
+        var first = buffer.FirstSpan;
+        if (first.Length >= HeaderSize)
+        {
+            return BinaryPrimitives.ReadUInt32BigEndian(first);
+        }
+
         Span<byte> header = stackalloc byte[HeaderSize];
         buffer.Slice(0, HeaderSize).CopyTo(header);
         return BinaryPrimitives.ReadUInt32BigEndian(header);

@@ -107,7 +107,7 @@ public sealed partial class SocketStream
     /// Closes the sending side (Trio's <c>send_eof</c>, a TCP half-close): the peer reads the end of stream, and this side can go on
     /// reading. Calling it twice is fine.
     /// </summary>
-    /// <param name="cancellationToken">Cancels waiting for a write in progress to finish is not supported; the token is checked on entry.</param>
+    /// <param name="cancellationToken">Checked on entry; sending the end of stream itself does not wait on the peer.</param>
     /// <returns>A task that completes when the end of stream is sent.</returns>
     /// <exception cref="BusyStreamException">A write is in progress.</exception>
     public async ValueTask SendEofAsync(CancellationToken cancellationToken = default)
