@@ -315,6 +315,14 @@ public sealed class TcpStreamConformanceTests : StreamConformanceTests
 }
 
 [TestClass]
+public sealed class TcpThreadPoolStreamConformanceTests : StreamConformanceTests
+{
+    protected override string Transport => "tcp-threadpool";
+
+    protected override Task<(SocketStream A, SocketStream B)> CreatePairAsync() => NetFixtures.TcpPairAsync(inlineCompletions: false);
+}
+
+[TestClass]
 public sealed class TcpIPv6StreamConformanceTests : StreamConformanceTests
 {
     protected override string Transport => "tcp-ipv6";

@@ -20,11 +20,13 @@ public static class NetFixtures
 
     public static int OpenFileDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
 
-    public static async Task<(SocketStream Client, SocketStream Server)> TcpPairAsync(IPAddress? address = null)
+    public static async Task<(SocketStream Client, SocketStream Server)> TcpPairAsync(IPAddress? address = null, bool inlineCompletions = true)
     {
-        await using var server = SocketServer.ListenTcp(address ?? IPAddress.Loopback, 0);
+        var streamOptions = new SocketStreamOptions { InlineCompletions = inlineCompletions };
+        await using var server = SocketServer.ListenTcp(address ?? IPAddress.Loopback, 0, new SocketServerOptions { StreamOptions = streamOptions });
         var accept = server.AcceptAsync().AsTask();
-        var client = await SocketStream.ConnectTcpAsync(server.LocalEndPoint);
+        var endPoint = server.LocalEndPoint;
+        var client = await SocketStream.ConnectTcpAsync(endPoint.Address.ToString(), endPoint.Port, streamOptions);
         return (client, await accept);
     }
 
