@@ -83,12 +83,12 @@ internal sealed class ReactorSocket : Stream
         const uint errors = EpollInterop.EpollErr | EpollInterop.EpollHup;
         if ((events & (EpollInterop.EpollIn | EpollInterop.EpollRdHup | errors)) != 0)
         {
-            _read.OnReady();
+            _read.OnReady(events);
         }
 
         if ((events & (EpollInterop.EpollOut | errors)) != 0)
         {
-            _write.OnReady();
+            _write.OnReady(events);
         }
     }
 
@@ -131,6 +131,10 @@ internal sealed class ReactorSocket : Stream
         private ReadOnlyMemory<byte> _writeRemaining;
         private int _writeTotal;
         private bool _pending;
+        private bool _readable = true;
+
+        // Sticky once the peer has shut down or reset: its end-of-stream or error is still to be read after any short read.
+        private bool _hangup;
         private CancellationToken _token;
         private CancellationTokenRegistration _registration;
 
@@ -138,15 +142,24 @@ internal sealed class ReactorSocket : Stream
         {
             lock (_gate)
             {
-                var n = owner.TryReceive(buffer.Span, out var error);
-                if (n >= 0)
+                // After a short read the queue was empty, and any later arrival raises an edge that sets _readable again: waiting
+                // straight away saves the receive that would only say EAGAIN (one system call per request in ping-pong traffic).
+                // A peer's FIN or RST is not "data" a short read drains, so once one has been signalled (_hangup) reads always try.
+                if (_readable)
                 {
-                    return new ValueTask<int>(n);
-                }
+                    var n = owner.TryReceive(buffer.Span, out var error);
+                    if (n >= 0)
+                    {
+                        _readable = n == 0 || n == buffer.Length || _hangup;
+                        return new ValueTask<int>(n);
+                    }
 
-                if (error is not null)
-                {
-                    return ValueTask.FromException<int>(error);
+                    if (error is not null)
+                    {
+                        return ValueTask.FromException<int>(error);
+                    }
+
+                    _readable = false;
                 }
 
                 _readBuffer = buffer;
@@ -176,13 +189,19 @@ internal sealed class ReactorSocket : Stream
             }
         }
 
-        public void OnReady()
+        public void OnReady(uint events)
         {
             Exception? error;
             int result;
             CancellationTokenRegistration registration;
             lock (_gate)
             {
+                if (isRead)
+                {
+                    _readable = true;
+                    _hangup |= (events & (EpollInterop.EpollRdHup | EpollInterop.EpollHup | EpollInterop.EpollErr)) != 0;
+                }
+
                 if (!_pending)
                 {
                     return;
@@ -193,8 +212,11 @@ internal sealed class ReactorSocket : Stream
                     result = owner.TryReceive(_readBuffer.Span, out error);
                     if (result < 0 && error is null)
                     {
+                        _readable = false;
                         return;
                     }
+
+                    _readable = result == 0 || result == _readBuffer.Length || error is not null || _hangup;
                 }
                 else
                 {
