@@ -47,7 +47,8 @@ internal sealed class EpollReactor
 
     private static EpollReactor[] CreateReactors()
     {
-        var count = Math.Clamp(Environment.ProcessorCount / 2, 1, 4);
+        // One per processor, like Kestrel's I/O queues: handler code runs inline on these threads, so they are its parallelism.
+        var count = Math.Clamp(Environment.ProcessorCount, 1, 16);
         var reactors = new EpollReactor[count];
         for (var i = 0; i < count; i++)
         {
