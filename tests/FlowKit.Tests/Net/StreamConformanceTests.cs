@@ -63,6 +63,23 @@ public abstract class StreamConformanceTests
 
     [TestMethod]
     [Timeout(20_000)]
+    public async Task ConcurrentWrites_SecondWriter_ThrowsBusyStreamException()
+    {
+        var (a, _) = await PairAsync();
+        using var cts = new CancellationTokenSource();
+
+        // The peer never reads, so this write stays pending while the second one is attempted.
+        var first = a.SendAllAsync(new byte[64 * 1024 * 1024], cts.Token).AsTask();
+        Assert.IsFalse(first.IsCompleted);
+        await Assert.ThrowsExactlyAsync<BusyStreamException>(async () => await a.SendAllAsync(new byte[1]));
+        await Assert.ThrowsExactlyAsync<BusyStreamException>(async () => await a.WriteLineAsync("x"));
+        await Assert.ThrowsExactlyAsync<BusyStreamException>(async () => await a.SendEofAsync());
+        await cts.CancelAsync();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => first);
+    }
+
+    [TestMethod]
+    [Timeout(20_000)]
     public async Task CancelledReceive_LeavesStreamUsable()
     {
         var (a, b) = await PairAsync();
