@@ -23,7 +23,7 @@ public sealed class ChatSample : ISample
         var port = context.IntOption("port", 12346);
         await using var server = SocketServer.ListenTcp(IPAddress.Loopback, port);
         context.WriteLine($"chat: listening on port {server.LocalEndPoint.Port}");
-        var room = new ConcurrentDictionary<int, Channel<string>>();
+        var room = new ConcurrentDictionary<int, Member>();
         var counter = 0;
         try
         {
@@ -37,22 +37,31 @@ public sealed class ChatSample : ISample
         return 0;
     }
 
-    private static void Broadcast(ConcurrentDictionary<int, Channel<string>> room, int from, string message)
+    private static void Broadcast(ConcurrentDictionary<int, Member> room, int from, string message)
     {
-        foreach (var (id, outbox) in room)
+        foreach (var (id, member) in room)
         {
-            if (id != from && !outbox.Writer.TryWrite(message))
+            if (id != from && !member.Outbox.Writer.TryWrite(message))
             {
-                // Too slow to keep up: its writer loop ends and the connection closes.
-                outbox.Writer.TryComplete(new TimeoutException("client too slow"));
+                // Too slow to keep up (its outbox is full because it does not read): drop it rather than buffer without limit.
+                member.Outbox.Writer.TryComplete();
+                try
+                {
+                    member.Drop.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // It has just left by itself.
+                }
             }
         }
     }
 
-    private static async Task ServeClient(SampleContext context, ConcurrentDictionary<int, Channel<string>> room, SocketStream stream, int id, CancellationToken cancellationToken)
+    private static async Task ServeClient(SampleContext context, ConcurrentDictionary<int, Member> room, SocketStream stream, int id, CancellationToken cancellationToken)
     {
         var outbox = Channel.CreateBounded<string>(new BoundedChannelOptions(OutboxCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        room[id] = outbox;
+        using var drop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        room[id] = new Member(outbox, drop);
 
         // Announce before printing, so whoever watches the log knows the others have been told.
         Broadcast(room, id, $"* client {id} joined");
@@ -84,9 +93,13 @@ public sealed class ChatSample : ISample
 
                 // The client left (or misbehaved): stop its writer too.
                 nursery.Cancel();
-            }, cancellationToken);
+            }, drop.Token);
         }
-        catch (Exception ex) when (ex is BrokenStreamException or TimeoutException or ChannelClosedException)
+        catch (OperationCanceledException) when (drop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            context.WriteLine($"chat: client {id} dropped: too slow to keep up");
+        }
+        catch (BrokenStreamException ex)
         {
             context.WriteLine($"chat: client {id} dropped: {ex.Message}");
         }
@@ -98,4 +111,6 @@ public sealed class ChatSample : ISample
             context.WriteLine($"chat: client {id} left");
         }
     }
+
+    private sealed record Member(Channel<string> Outbox, CancellationTokenSource Drop);
 }

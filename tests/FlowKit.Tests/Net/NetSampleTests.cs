@@ -146,6 +146,41 @@ public sealed class NetSampleTests
         Assert.IsFalse(await aliceLines.MoveNextAsync(), "the server closed alice's connection when it stopped");
     }
 
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task Chat_ClientThatNeverReads_IsDroppedAndOthersGoOn()
+    {
+        var output = new NetLineRecorder();
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => new ChatSample().RunAsync(new SampleContext(output, ["--port", "0"], null, stop.Token)));
+        var line = await output.WaitForAsync(l => l.StartsWith("chat: listening on port ", StringComparison.Ordinal));
+        var port = int.Parse(line["chat: listening on port ".Length..], CultureInfo.InvariantCulture);
+
+        await using var sleeper = await SocketStream.ConnectTcpAsync("127.0.0.1", port);
+        sleeper.Socket!.ReceiveBufferSize = 4096;
+        await output.WaitForAsync(l => l == "chat: client 1 joined");
+        await using var talker = await SocketStream.ConnectTcpAsync("127.0.0.1", port);
+        await output.WaitForAsync(l => l == "chat: client 2 joined");
+
+        // The sleeper never reads: the kernel's buffers fill, then its bounded outbox, and the server drops it.
+        var dropped = output.WaitForAsync(l => l.StartsWith("chat: client 1 dropped", StringComparison.Ordinal));
+        var text = new string('z', 1000);
+        var sent = 0;
+        while (!dropped.IsCompleted && sent < 100_000)
+        {
+            await talker.WriteLineAsync(text);
+            sent++;
+        }
+
+        await dropped;
+        await output.WaitForAsync(l => l == "chat: client 1 left");
+        await using var talkerLines = talker.ReadLinesAsync(1024).GetAsyncEnumerator();
+        Assert.AreEqual("* client 1 left", await NextAsync(talkerLines));
+        await stop.CancelAsync();
+        Assert.AreEqual(0, await run);
+        TestContext.WriteLine($"chat: a client that never reads was dropped after {sent} lines of 1 KB from another client");
+    }
+
     private static async Task<string> NextAsync(IAsyncEnumerator<string> lines)
     {
         Assert.IsTrue(await lines.MoveNextAsync());

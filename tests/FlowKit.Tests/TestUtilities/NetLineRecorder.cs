@@ -30,17 +30,7 @@ public sealed class NetLineRecorder : TextWriter
         {
             if (value == '\n')
             {
-                var line = _current.ToString().TrimEnd('\r');
-                _current.Clear();
-                _lines.Add(line);
-                for (var i = _waiters.Count - 1; i >= 0; i--)
-                {
-                    if (_waiters[i].Match(line))
-                    {
-                        _waiters[i].Done.TrySetResult(line);
-                        _waiters.RemoveAt(i);
-                    }
-                }
+                EndLine();
             }
             else
             {
@@ -51,17 +41,22 @@ public sealed class NetLineRecorder : TextWriter
 
     public override void Write(string? value)
     {
-        foreach (var c in value ?? string.Empty)
+        lock (_gate)
         {
-            Write(c);
+            var rest = (value ?? string.Empty).AsSpan();
+            int newline;
+            while ((newline = rest.IndexOf('\n')) >= 0)
+            {
+                _current.Append(rest[..newline]);
+                EndLine();
+                rest = rest[(newline + 1)..];
+            }
+
+            _current.Append(rest);
         }
     }
 
-    public override void WriteLine(string? value)
-    {
-        Write(value);
-        Write('\n');
-    }
+    public override void WriteLine(string? value) => Write((value ?? string.Empty) + "\n");
 
     /// <summary>Completes with the first line (already written or to come) that matches.</summary>
     public Task<string> WaitForAsync(Func<string, bool> match)
@@ -77,6 +72,21 @@ public sealed class NetLineRecorder : TextWriter
             var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((match, done));
             return done.Task;
+        }
+    }
+
+    private void EndLine()
+    {
+        var line = _current.ToString().TrimEnd('\r');
+        _current.Clear();
+        _lines.Add(line);
+        for (var i = _waiters.Count - 1; i >= 0; i--)
+        {
+            if (_waiters[i].Match(line))
+            {
+                _waiters[i].Done.TrySetResult(line);
+                _waiters.RemoveAt(i);
+            }
         }
     }
 
