@@ -61,6 +61,7 @@ internal sealed class OutputPump
             while (true)
             {
                 var memory = writer.GetMemory(_readSize);
+                memory = memory[..Math.Min(memory.Length, _readSize)];
                 var read = await source.ReadAsync(memory, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {

@@ -91,15 +91,25 @@ public sealed partial class Subprocess
     /// <example><code>
     /// await foreach (var line in Subprocess.PipeLinesAsync(names, "sort", ["-r"])) Console.WriteLine(line);
     /// </code></example>
-    public static async IAsyncEnumerable<string> PipeLinesAsync(
+    public static IAsyncEnumerable<string> PipeLinesAsync(
         IAsyncEnumerable<string> input,
         string fileName,
         IEnumerable<string>? args = null,
         SubprocessOptions? options = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentException.ThrowIfNullOrEmpty(fileName);
+        return PipeLinesCoreAsync(input, fileName, args, options, cancellationToken);
+    }
+
+    private static async IAsyncEnumerable<string> PipeLinesCoreAsync(
+        IAsyncEnumerable<string> input,
+        string fileName,
+        IEnumerable<string>? args,
+        SubprocessOptions? options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var check = options is not SubprocessRunOptions run || run.CheckExitCode;
         var effective = (options ?? new SubprocessOptions()).Snapshot();
         effective.StandardInput = SubprocessInput.Pipe;
