@@ -63,6 +63,8 @@ public sealed partial class Subprocess
     private OutputPump Pumps(OutputPump? pump, string name)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return pump ?? throw new InvalidOperationException($"The {name} of '{FileName}' is inherited, not piped; set it to SubprocessOutput.Pipe in SubprocessOptions to read it.");
+        return pump is { IsPiped: true }
+            ? pump
+            : throw new InvalidOperationException($"The {name} of '{FileName}' is {(pump is null ? "inherited" : "drained")}, not piped; set it to SubprocessOutput.Pipe in SubprocessOptions to read it.");
     }
 }

@@ -65,7 +65,7 @@ public sealed partial class Subprocess
     public async Task<int> StopAsync(CancellationToken cancellationToken = default)
     {
         await BeginStop().WaitAsync(cancellationToken).ConfigureAwait(false);
-        return _process.ExitCode;
+        return _exitCode;
     }
 
     /// <summary>Stops and reaps the child (see <see cref="StopAsync"/>), closes its standard input and stops the output readers.</summary>

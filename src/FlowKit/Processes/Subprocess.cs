@@ -26,6 +26,7 @@ public sealed partial class Subprocess : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly bool _processGroup;
     private readonly CancellationTokenRegistration _lifetime;
+    private int _exitCode;
 
     private Subprocess(Process process, string fileName, IReadOnlyList<string> arguments, SubprocessOptions options, bool processGroup, CancellationToken cancellationToken)
     {
@@ -37,7 +38,7 @@ public sealed partial class Subprocess : IAsyncDisposable
         _gracePeriod = options.GracePeriod;
         _time = options.TimeProvider ?? TimeProvider.System;
         _processGroup = processGroup;
-        _exited = process.WaitForExitAsync(CancellationToken.None);
+        _exited = WaitAndRecordExitAsync(process);
 
         StandardInput = new StandardInputWriter(
             options.StandardInput == SubprocessInput.Inherit ? null : process.StandardInput.BaseStream, this, _encoding, options.InputBufferSize);
@@ -73,7 +74,7 @@ public sealed partial class Subprocess : IAsyncDisposable
     public bool HasExited => _exited.IsCompleted;
 
     /// <summary>The exit code once the child has exited (128 + N when signal N killed it), else <see langword="null"/>.</summary>
-    public int? ExitCode => _exited.IsCompleted ? _process.ExitCode : null;
+    public int? ExitCode => _exited.IsCompleted ? _exitCode : null;
 
     /// <summary>The child's standard input; closed already unless <see cref="SubprocessOptions.StandardInput"/> is <see cref="SubprocessInput.Pipe"/>.</summary>
     public StandardInputWriter StandardInput { get; }
@@ -175,7 +176,14 @@ public sealed partial class Subprocess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken = default)
     {
         await _exited.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return _process.ExitCode;
+        return _exitCode;
+    }
+
+    private async Task WaitAndRecordExitAsync(Process process)
+    {
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        // Kept here because the Process object is disposed with the handle, and its ExitCode with it.
+        _exitCode = process.ExitCode;
     }
 
     /// <summary>A snapshot of the handle's counters.</summary>
@@ -191,7 +199,7 @@ public sealed partial class Subprocess : IAsyncDisposable
         _stderr?.Pauses ?? 0,
         Volatile.Read(ref _stopTask) is not null);
 
-    internal string DescribeExit() => HasExited ? $" and exited with code {_process.ExitCode}" : string.Empty;
+    internal string DescribeExit() => HasExited ? $" and exited with code {_exitCode}" : string.Empty;
 
     private static void Validate(SubprocessOptions options)
     {

@@ -40,7 +40,7 @@ public sealed class SubprocessFloodTests
 
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var mib = size / (1024.0 * 1024.0);
-        TestContext.WriteLine($"F27 large-stdout: {mib:F0} MiB in {sw.ElapsedMilliseconds} ms ({mib / sw.Elapsed.TotalSeconds:F0} MiB/s), allocated {allocated / 1024} KiB, peak GC heap {peakHeap >> 20} MiB");
+        Console.WriteLine($"F27 large-stdout: {mib:F0} MiB in {sw.ElapsedMilliseconds} ms ({mib / sw.Elapsed.TotalSeconds:F0} MiB/s), allocated {allocated / 1024} KiB, peak GC heap {peakHeap >> 20} MiB");
         Assert.AreEqual(size, total);
         Assert.IsTrue(allocated < 32L << 20, $"allocated {allocated} bytes for {size} bytes of output");
         Assert.IsTrue(peakHeap < 256L << 20, $"peak heap {peakHeap}");
@@ -64,7 +64,7 @@ public sealed class SubprocessFloodTests
             }
         }
 
-        TestContext.WriteLine($"F27 large-lines: {n} lines in {sw.ElapsedMilliseconds} ms, peak GC heap {peakHeap >> 20} MiB");
+        Console.WriteLine($"F27 large-lines: {n} lines in {sw.ElapsedMilliseconds} ms, peak GC heap {peakHeap >> 20} MiB");
         Assert.AreEqual(count, n);
         Assert.IsTrue(peakHeap < 256L << 20, $"peak heap {peakHeap}");
     }
@@ -87,7 +87,7 @@ public sealed class SubprocessFloodTests
         }
 
         var stats = p.GetStatistics();
-        TestContext.WriteLine($"F27 flood-limit-10: {count} lines, {stats.OutputReadPauses} pauses, {sw.ElapsedMilliseconds} ms");
+        Console.WriteLine($"F27 flood-limit-10: {count} lines, {stats.OutputReadPauses} pauses, {sw.ElapsedMilliseconds} ms");
         Assert.AreEqual(20000, count);
         Assert.IsTrue(stats.OutputReadPauses > 0, "reading never paused");
     }
@@ -113,7 +113,7 @@ public sealed class SubprocessFloodTests
         }
 
         Assert.AreEqual(current, p.GetStatistics().StandardOutputBytes, "reading went on without a consumer");
-        TestContext.WriteLine($"F27 unread-stdout: stopped at {current} bytes read, {p.GetStatistics().OutputReadPauses} pauses");
+        Console.WriteLine($"F27 unread-stdout: stopped at {current} bytes read, {p.GetStatistics().OutputReadPauses} pauses");
         Assert.IsTrue(current <= (64 * 1024) + (16 * 1024), $"read {current} bytes without a consumer");
         Assert.IsFalse(p.HasExited);
     }
@@ -132,7 +132,7 @@ public sealed class SubprocessFloodTests
         });
         StringAssert.Contains(ex.Message, "'true'");
         StringAssert.Contains(ex.Message, "broken pipe");
-        TestContext.WriteLine($"F27 write-4MiB+1-to-exited: {sw.ElapsedMilliseconds} ms");
+        Console.WriteLine($"F27 write-4MiB+1-to-exited: {sw.ElapsedMilliseconds} ms");
     }
 
     [TestMethod]
@@ -177,7 +177,7 @@ public sealed class SubprocessFloodTests
         var fdLeak = ProcessesProcFs.OpenDescriptors() - fdBefore;
         var zombies = ProcessesProcFs.OurZombies();
         var live = ProcessesProcFs.OurLiveChildren();
-        TestContext.WriteLine($"F27 leaks: {iterations} start/dispose in {sw.ElapsedMilliseconds} ms, fd leak {fdLeak}, zombies {zombies}, live children {live}");
+        Console.WriteLine($"F27 leaks: {iterations} start/dispose in {sw.ElapsedMilliseconds} ms, fd leak {fdLeak}, zombies {zombies}, live children {live}");
         Assert.IsTrue(fdLeak <= 0, $"{fdLeak} descriptors leaked");
         Assert.AreEqual(0, zombies);
         Assert.AreEqual(0, live);

@@ -75,4 +75,24 @@ internal static class ProcessesProcFs
 
         return false;
     }
+
+    /// <summary>
+    /// Waits until <paramref name="pid"/> is dead (gone or a zombie). SIGKILL is delivered asynchronously, and a grandchild is
+    /// not ours to reap, so there is no event to await; this yields until the kernel has finished it or the limit passes.
+    /// </summary>
+    public static async Task<bool> WaitUntilDeadAsync(int pid, TimeSpan limit)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (IsAlive(pid))
+        {
+            if (sw.Elapsed > limit)
+            {
+                return false;
+            }
+
+            await Task.Yield();
+        }
+
+        return true;
+    }
 }
