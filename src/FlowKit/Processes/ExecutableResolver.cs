@@ -5,7 +5,36 @@ internal static class ExecutableResolver
 {
     private static readonly Lazy<string?> SetsidPath = new(() => TryFind("setsid", System.Environment.GetEnvironmentVariable("PATH")));
 
+    private static readonly Lazy<string?> EnvPath = new(FindEnvWithDefaultSignal);
+
     internal static string? Setsid => SetsidPath.Value;
+
+    /// <summary>GNU env 8.31+ (it has <c>--default-signal</c>), used to give the child back the default SIGPIPE action, or null.</summary>
+    internal static string? EnvWithDefaultSignal => EnvPath.Value;
+
+    private static string? FindEnvWithDefaultSignal()
+    {
+        var env = TryFind("env", System.Environment.GetEnvironmentVariable("PATH"));
+        if (env is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            // Looking for the option's name in the binary avoids starting a process just to probe it.
+            var bytes = File.ReadAllBytes(env);
+            return bytes.AsSpan().IndexOf("default-signal"u8) >= 0 ? env : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     internal static string Resolve(string fileName, string? path, string? workingDirectory)
     {

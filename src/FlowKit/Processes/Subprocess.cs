@@ -140,18 +140,27 @@ public sealed partial class Subprocess : IAsyncDisposable
             program = ExecutableResolver.Resolve(program, path, options.WorkingDirectory);
         }
 
-        var setsid = options.NewProcessGroup && !OperatingSystem.IsWindows() ? ExecutableResolver.Setsid : null;
+        // Each wrapper execs in place, so the pid we get is the program's own. setsid(1) never forks here (our forked child
+        // is never a group leader), and the program leads a new session and process group that one kill(-pid) reaches entirely.
+        var windows = OperatingSystem.IsWindows();
+        var setsid = options.NewProcessGroup && !windows ? ExecutableResolver.Setsid : null;
+        var env = options.RestoreSignals && !windows && !program.Contains('=') ? ExecutableResolver.EnvWithDefaultSignal : null;
+        var chain = new List<string>(4);
         if (setsid is not null)
         {
-            // setsid(1) execs in place (our forked child is never a group leader), so the pid we get is the program's own and
-            // it leads a new session and process group that a single kill(-pid) reaches entirely.
-            info.FileName = setsid;
-            info.ArgumentList.Add("--");
-            info.ArgumentList.Add(program);
+            chain.AddRange([setsid, "--"]);
         }
-        else
+
+        if (env is not null)
         {
-            info.FileName = program;
+            chain.AddRange([env, "--default-signal=PIPE", "--"]);
+        }
+
+        chain.Add(program);
+        info.FileName = chain[0];
+        for (var i = 1; i < chain.Count; i++)
+        {
+            info.ArgumentList.Add(chain[i]);
         }
 
         foreach (var a in programArgs)

@@ -78,6 +78,14 @@ public class SubprocessOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool NewProcessGroup { get; set; } = true;
 
+    /// <summary>
+    /// Gives the child the default action for SIGPIPE (Python's <c>restore_signals</c>). The .NET runtime ignores SIGPIPE and
+    /// a child would inherit that, so <c>yes | head</c> inside it would print "Broken pipe" errors instead of ending quietly.
+    /// Done through GNU <c>env --default-signal</c> when it is available.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool RestoreSignals { get; set; } = true;
+
     /// <summary>The clock for the grace period; <see langword="null"/> means <see cref="System.TimeProvider.System"/>.</summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public TimeProvider? TimeProvider { get; set; }
@@ -100,6 +108,7 @@ public class SubprocessOptions
             Encoding = Encoding,
             GracePeriod = GracePeriod,
             NewProcessGroup = NewProcessGroup,
+            RestoreSignals = RestoreSignals,
             TimeProvider = TimeProvider,
         };
         foreach (var pair in Environment)

@@ -340,4 +340,17 @@ public sealed class SubprocessStreamTests
         await p.StandardInput.CloseAsync();
         Assert.AreEqual("caf\u00e9\n", await p.ReadStandardOutputToEndAsync());
     }
+
+    [TestMethod]
+    [Timeout(20_000)]
+    [DataRow(true, "0")]
+    [DataRow(false, "1")]
+    public async Task RestoreSignals_ControlsWhetherChildInheritsIgnoredSigpipe(bool restore, string expectedBit)
+    {
+        // SIGPIPE is signal 13: bit 12 of SigIgn. The .NET runtime ignores it; a restored child must not.
+        await using var p = Subprocess.Start("sh", ["-c", "grep SigIgn /proc/self/status"], new SubprocessOptions { RestoreSignals = restore });
+        var line = (await p.ReadStandardOutputToEndAsync()).Trim();
+        var mask = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.AreEqual(expectedBit, ((mask >> 12) & 1).ToString(System.Globalization.CultureInfo.InvariantCulture), line);
+    }
 }
