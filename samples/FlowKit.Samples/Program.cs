@@ -1,3 +1,4 @@
+using FlowKit.Processes;
 using FlowKit.Samples;
 
 if (args.Length == 0 || args[0] is "list" or "help" or "--help" or "-h")
@@ -19,23 +20,15 @@ if (sample is null)
     return 2;
 }
 
-using var cts = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    // First Ctrl+C asks the sample to stop cleanly; a second one kills the process.
-    if (!cts.IsCancellationRequested)
-    {
-        e.Cancel = true;
-        cts.Cancel();
-    }
-};
+// First SIGINT/SIGTERM (Ctrl+C) asks the sample to stop cleanly; a second one kills the process.
+using var shutdown = ShutdownSignal.Register();
 
-var context = new SampleContext(Console.Out, args.Skip(1).ToArray(), TimeProvider.System, cts.Token);
+var context = new SampleContext(Console.Out, args.Skip(1).ToArray(), TimeProvider.System, shutdown.Token);
 try
 {
     return await sample.RunAsync(context);
 }
-catch (OperationCanceledException) when (cts.IsCancellationRequested)
+catch (OperationCanceledException) when (shutdown.IsShutdownRequested)
 {
     Console.Error.WriteLine("Cancelled.");
     return 130;
