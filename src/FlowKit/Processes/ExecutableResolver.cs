@@ -6,6 +6,10 @@ internal static class ExecutableResolver
     private static readonly Lazy<string?> SetsidPath = new(() => TryFind("setsid", System.Environment.GetEnvironmentVariable("PATH")));
 
     private static readonly Lazy<string?> EnvPath = new(FindEnvWithDefaultSignal);
+    private static readonly Lazy<string?> PerlPath = new(() => TryFind("perl", System.Environment.GetEnvironmentVariable("PATH")));
+
+    /// <summary>perl (Essential on Debian and Ubuntu), used as a one-line exec wrapper that can setpgid and reset SIGPIPE, or null.</summary>
+    internal static string? Perl => PerlPath.Value;
 
     internal static string? Setsid => SetsidPath.Value;
 

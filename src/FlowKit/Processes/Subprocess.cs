@@ -140,23 +140,7 @@ public sealed partial class Subprocess : IAsyncDisposable
             program = ExecutableResolver.Resolve(program, path, options.WorkingDirectory);
         }
 
-        // Each wrapper execs in place, so the pid we get is the program's own. setsid(1) never forks here (our forked child
-        // is never a group leader), and the program leads a new session and process group that one kill(-pid) reaches entirely.
-        var windows = OperatingSystem.IsWindows();
-        var setsid = options.NewProcessGroup && !windows ? ExecutableResolver.Setsid : null;
-        var env = options.RestoreSignals && !windows && !program.Contains('=') ? ExecutableResolver.EnvWithDefaultSignal : null;
-        var chain = new List<string>(4);
-        if (setsid is not null)
-        {
-            chain.AddRange([setsid, "--"]);
-        }
-
-        if (env is not null)
-        {
-            chain.AddRange([env, "--default-signal=PIPE", "--"]);
-        }
-
-        chain.Add(program);
+        var chain = BuildLaunchChain(program, options, out var processGroup);
         info.FileName = chain[0];
         for (var i = 1; i < chain.Count; i++)
         {
@@ -170,7 +154,7 @@ public sealed partial class Subprocess : IAsyncDisposable
 
         var process = new Process { StartInfo = info };
         process.Start();
-        var handle = new Subprocess(process, fileName, arguments, options, setsid is not null, cancellationToken);
+        var handle = new Subprocess(process, fileName, arguments, options, processGroup, cancellationToken);
         if (options.StandardInput == SubprocessInput.Closed)
         {
             handle.StandardInput.CloseNow();
@@ -178,6 +162,48 @@ public sealed partial class Subprocess : IAsyncDisposable
 
         return handle;
     }
+
+    /// <summary>
+    /// The command line that starts <paramref name="program"/>. .NET's Process can neither setpgid nor reset signal
+    /// dispositions, so a tiny wrapper that execs in place (the pid stays the program's own) does it: perl when present
+    /// (setpgid only: a new process group in the same session), else setsid(1) (a new session, which on kernels with
+    /// autogroup scheduling also means a separate CPU group and measurably slower pipe ping-pong under load) plus GNU env.
+    /// </summary>
+    private static List<string> BuildLaunchChain(string program, SubprocessOptions options, out bool processGroup)
+    {
+        var chain = new List<string>(8);
+        processGroup = false;
+        if (OperatingSystem.IsWindows() || (!options.NewProcessGroup && !options.RestoreSignals))
+        {
+            chain.Add(program);
+            return chain;
+        }
+
+        if (ExecutableResolver.Perl is { } perl)
+        {
+            processGroup = options.NewProcessGroup;
+            chain.AddRange([perl, "-e", PerlLauncher, "--", options.RestoreSignals ? "1" : "0", processGroup ? "1" : "0", program]);
+            return chain;
+        }
+
+        if (options.NewProcessGroup && ExecutableResolver.Setsid is { } setsid)
+        {
+            // setsid(1) never forks here: our forked child is never a group leader, so it calls setsid() and execs in place.
+            processGroup = true;
+            chain.AddRange([setsid, "--"]);
+        }
+
+        if (options.RestoreSignals && !program.Contains('=') && ExecutableResolver.EnvWithDefaultSignal is { } env)
+        {
+            chain.AddRange([env, "--default-signal=PIPE", "--"]);
+        }
+
+        chain.Add(program);
+        return chain;
+    }
+
+    private const string PerlLauncher =
+        "$SIG{PIPE} = 'DEFAULT' if shift; setpgrp(0, 0) if shift; exec { $ARGV[0] } @ARGV or do { print STDERR \"cannot execute $ARGV[0]: $!\\n\"; exit 127 };";
 
     /// <summary>Waits for the child to exit and returns its exit code; cancelling the wait leaves the child running.</summary>
     /// <param name="cancellationToken">Cancels the wait only.</param>
