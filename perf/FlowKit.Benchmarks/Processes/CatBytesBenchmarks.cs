@@ -13,7 +13,7 @@ public class CatBytesBenchmarks
 {
     private readonly byte[] _block = new byte[64 * 1024];
 
-    [Params(64)]
+    [Params(256)]
     public int Megabytes { get; set; }
 
     [Benchmark(Baseline = true)]

@@ -13,7 +13,7 @@ public class CatLinesBenchmarks
 {
     private string[] _lines = [];
 
-    [Params(200_000)]
+    [Params(1_000_000)]
     public int Lines { get; set; }
 
     /// <summary>Bytes per run, for the MiB/s figure.</summary>

@@ -65,6 +65,10 @@ public sealed class ShutdownSignal : IDisposable
         return new ShutdownSignal(signals.Distinct().ToArray());
     }
 
+    /// <summary>A snapshot of what has arrived.</summary>
+    /// <returns>The statistics.</returns>
+    public ShutdownSignalStatistics GetStatistics() => new(SignalCount, Signal, IsShutdownRequested);
+
     /// <summary>Unregisters the handlers; the token stays as it is.</summary>
     public void Dispose()
     {

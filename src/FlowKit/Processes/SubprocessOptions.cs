@@ -71,9 +71,10 @@ public class SubprocessOptions
     public TimeSpan GracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Starts the child as the leader of a new session and process group (through the <c>setsid</c> program), so stopping it
-    /// signals everything it started too, grandchildren included. Off, or where <c>setsid</c> is missing, only the child's
-    /// tree as seen through <c>/proc</c> is killed.
+    /// Starts the child as the leader of a new process group (setpgid through a one-line perl exec wrapper, or a new session
+    /// through <c>setsid</c> where perl is missing), so stopping it signals everything it started too, grandchildren included,
+    /// even after the child itself has exited. Off, or where neither tool exists, only the child's tree as seen through
+    /// <c>/proc</c> at stop time is killed. A child in its own group does not receive the terminal's Ctrl+C: the handle stops it.
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool NewProcessGroup { get; set; } = true;
@@ -81,7 +82,7 @@ public class SubprocessOptions
     /// <summary>
     /// Gives the child the default action for SIGPIPE (Python's <c>restore_signals</c>). The .NET runtime ignores SIGPIPE and
     /// a child would inherit that, so <c>yes | head</c> inside it would print "Broken pipe" errors instead of ending quietly.
-    /// Done through GNU <c>env --default-signal</c> when it is available.
+    /// Done by the same exec wrapper as <see cref="NewProcessGroup"/> (perl, or GNU <c>env --default-signal</c>).
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool RestoreSignals { get; set; } = true;

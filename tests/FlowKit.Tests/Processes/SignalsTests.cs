@@ -87,6 +87,7 @@ public sealed class SignalsTests
         Assert.IsTrue(shutdown.IsShutdownRequested);
         Assert.AreEqual(PosixSignal.SIGWINCH, shutdown.Signal);
         Assert.AreEqual(1, shutdown.SignalCount);
+        Assert.AreEqual(new ShutdownSignalStatistics(1, PosixSignal.SIGWINCH, true), shutdown.GetStatistics());
     }
 
     [TestMethod]
