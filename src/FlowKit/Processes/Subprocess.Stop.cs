@@ -41,6 +41,12 @@ public sealed partial class Subprocess
     {
         if (OperatingSystem.IsWindows() || !_processGroup)
         {
+            if (HasExited)
+            {
+                // Without a group nothing left behind can be found any more (and the tree walk reads every process on the machine).
+                return;
+            }
+
             try
             {
                 _process.Kill(entireProcessTree: true);
