@@ -247,7 +247,14 @@ internal sealed class OutputPump
         return _encoding.GetString(all.WrittenSpan);
     }
 
-    public void CompleteReader() => _pipe?.Reader.Complete();
+    /// <summary>Returns the pipe's buffers to the pool, unless a reader is still active (it then sees the writer's completion instead).</summary>
+    public void CompleteReader()
+    {
+        if (_pipe is not null && Interlocked.CompareExchange(ref _readerActive, 1, 0) == 0)
+        {
+            _pipe.Reader.Complete();
+        }
+    }
 
     private PipeReader EnterReader()
     {

@@ -153,7 +153,16 @@ public sealed partial class Subprocess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info };
-        process.Start();
+        try
+        {
+            process.Start();
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+
         var handle = new Subprocess(process, fileName, arguments, options, processGroup, cancellationToken);
         if (options.StandardInput == SubprocessInput.Closed)
         {

@@ -264,4 +264,17 @@ public sealed class SubprocessStopTests
 
         Assert.IsNull(ProcessesProcFs.Stat(p.Id));
     }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task DisposeImmediatelyAfterStart_RacesTheGroupSetup_NeverLeavesTheChild()
+    {
+        // Dispose can land before the exec wrapper has made the process group: the stop must still reach the child.
+        for (var i = 0; i < 200; i++)
+        {
+            var p = Subprocess.Start("sleep", ["1000"]);
+            await p.DisposeAsync();
+            Assert.IsNull(ProcessesProcFs.Stat(p.Id), $"iteration {i}: pid {p.Id} left behind");
+        }
+    }
 }
