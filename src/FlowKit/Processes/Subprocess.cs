@@ -105,6 +105,11 @@ public sealed partial class Subprocess : IAsyncDisposable
         options ??= new SubprocessOptions();
         Validate(options);
         var arguments = args?.ToArray() ?? [];
+        if (Array.IndexOf(arguments, null) >= 0)
+        {
+            throw new ArgumentException("args must not contain null elements.", nameof(args));
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
 
         var info = new ProcessStartInfo

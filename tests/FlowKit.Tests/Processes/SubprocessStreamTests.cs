@@ -289,6 +289,8 @@ public sealed class SubprocessStreamTests
     {
         Assert.ThrowsExactly<ArgumentNullException>(() => Subprocess.Start(null!));
         Assert.ThrowsExactly<ArgumentException>(() => Subprocess.Start(string.Empty));
+        var ex = Assert.ThrowsExactly<ArgumentException>(() => Subprocess.Start("echo", ["a", null!]));
+        Assert.AreEqual("args", ex.ParamName);
     }
 
     [TestMethod]
