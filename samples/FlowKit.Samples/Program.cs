@@ -1,5 +1,12 @@
+using FlowKit;
 using FlowKit.Processes;
 using FlowKit.Samples;
+
+// The executor samples start this same program as their worker processes.
+if (await ProcessWorker.RunIfWorkerAsync(args, FlowKit.Samples.Executors.SampleWork.Registry))
+{
+    return 0;
+}
 
 if (args.Length == 0 || args[0] is "list" or "help" or "--help" or "-h")
 {

@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace FlowKit;
 
 public sealed partial class EventLoop
@@ -19,6 +21,8 @@ public sealed partial class EventLoop
 
         public static WorkItem ForAction(Action action) => new(action, null);
 
+        public static WorkItem ForState(Action<object?> action, object? state) => new(action, state);
+
         public static WorkItem ForPost(SendOrPostCallback callback, object? state) => new(callback, state);
 
         public static WorkItem ForTask(LoopTaskScheduler scheduler, Task task) => new(scheduler, task);
@@ -32,6 +36,9 @@ public sealed partial class EventLoop
                 case Action action:
                     action();
                     break;
+                case Action<object?> withState:
+                    withState(_state);
+                    break;
                 case SendOrPostCallback post:
                     post(_state);
                     break;
@@ -40,6 +47,21 @@ public sealed partial class EventLoop
                     break;
                 case LoopTimer timer:
                     timer.Fire();
+                    break;
+            }
+        }
+
+        /// <summary>What a queued item becomes once the loop has closed: task continuations still run (on the thread pool) so their
+        /// awaiters never hang; timers are dropped (a pending sleep is cancelled); plain callbacks are dropped, as asyncio does.</summary>
+        public void RunAfterClose()
+        {
+            switch (_callback)
+            {
+                case SendOrPostCallback or LoopTaskScheduler:
+                    ThreadPool.UnsafeQueueUserWorkItem(static w => w.Execute(), this, preferLocal: false);
+                    break;
+                case LoopTimer timer:
+                    timer.Drop();
                     break;
             }
         }
@@ -79,7 +101,7 @@ public sealed partial class EventLoop
             done.Wait();
             if (error is not null)
             {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+                ExceptionDispatchInfo.Throw(error);
             }
         }
 
@@ -100,21 +122,46 @@ public sealed partial class EventLoop
         protected override IEnumerable<Task>? GetScheduledTasks() => null;
     }
 
-    internal sealed class LoopTimer(EventLoop loop, DateTimeOffset when, Action callback)
+    /// <summary>One <see cref="CallAt"/> entry. State moves once from Pending to Fired or Cancelled, so a cancel racing the firing either
+    /// wins (the callback never runs) or loses (the callback runs, the cancel does nothing).</summary>
+    internal class LoopTimer(EventLoop loop, DateTimeOffset when, Action? callback)
     {
+        private const int Pending = 0;
+        private const int Fired = 1;
+        private const int Cancelled = 2;
+        private int _state;
+
         public DateTimeOffset When => when;
 
-        public bool IsCancelled { get; set; }
+        public bool IsDone => Volatile.Read(ref _state) != Pending;
+
+        public bool IsCancelled => Volatile.Read(ref _state) == Cancelled;
 
         public EventLoop Loop => loop;
 
         public void Fire()
         {
-            if (!IsCancelled)
+            if (Interlocked.CompareExchange(ref _state, Fired, Pending) == Pending)
             {
-                IsCancelled = true;
-                callback();
+                OnFire();
             }
+        }
+
+        public bool TryCancel() => Interlocked.CompareExchange(ref _state, Cancelled, Pending) == Pending;
+
+        /// <summary>The loop closed before the timer fired.</summary>
+        public void Drop()
+        {
+            if (TryCancel())
+            {
+                OnDropped();
+            }
+        }
+
+        protected virtual void OnFire() => callback!();
+
+        protected virtual void OnDropped()
+        {
         }
     }
 }

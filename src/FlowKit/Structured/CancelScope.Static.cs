@@ -14,6 +14,7 @@ public sealed partial class CancelScope
     public static Task<bool> MoveOnAfterAsync(TimeSpan timeout, Func<CancellationToken, Task> body, CancellationToken cancellationToken = default, TimeProvider? time = null)
     {
         ValidateTimeout(timeout);
+        ArgumentNullException.ThrowIfNull(body);
         var clock = time ?? TimeProvider.System;
         return MoveOnAtAsync(Add(clock.GetUtcNow(), timeout), body, cancellationToken, clock);
     }
@@ -24,9 +25,14 @@ public sealed partial class CancelScope
     /// <param name="cancellationToken">The caller's token.</param>
     /// <param name="time">The clock; <see langword="null"/> means <see cref="TimeProvider.System"/>.</param>
     /// <returns><see langword="true"/> when the body completed; <see langword="false"/> when the deadline cancelled it.</returns>
-    public static async Task<bool> MoveOnAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body, CancellationToken cancellationToken = default, TimeProvider? time = null)
+    public static Task<bool> MoveOnAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body, CancellationToken cancellationToken = default, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(body);
+        return MoveOnAtCoreAsync(deadline, body, cancellationToken, time);
+    }
+
+    private static async Task<bool> MoveOnAtCoreAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body, CancellationToken cancellationToken, TimeProvider? time)
+    {
         using var scope = new CancelScope(cancellationToken, time) { Deadline = deadline };
         await scope.RunAsync(body).ConfigureAwait(false);
         return !scope.CancelledCaught;
@@ -46,6 +52,7 @@ public sealed partial class CancelScope
     public static Task<T> FailAfterAsync<T>(TimeSpan timeout, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken = default, TimeProvider? time = null)
     {
         ValidateTimeout(timeout);
+        ArgumentNullException.ThrowIfNull(body);
         var clock = time ?? TimeProvider.System;
         return FailAtAsync(Add(clock.GetUtcNow(), timeout), body, cancellationToken, clock);
     }
@@ -75,9 +82,14 @@ public sealed partial class CancelScope
     /// <param name="time">The clock; <see langword="null"/> means <see cref="TimeProvider.System"/>.</param>
     /// <returns>The body's result.</returns>
     /// <exception cref="TimeoutException">The deadline cancelled the body.</exception>
-    public static async Task<T> FailAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken = default, TimeProvider? time = null)
+    public static Task<T> FailAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken = default, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(body);
+        return FailAtCoreAsync(deadline, body, cancellationToken, time);
+    }
+
+    private static async Task<T> FailAtCoreAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken, TimeProvider? time)
+    {
         using var scope = new CancelScope(cancellationToken, time) { Deadline = deadline };
         var result = await scope.RunAsync<T>(body, default!).ConfigureAwait(false);
         if (scope.CancelledCaught)

@@ -157,10 +157,15 @@ public sealed partial class CancelScope : IDisposable
     /// </summary>
     /// <param name="body">The work to run inside the scope.</param>
     /// <returns>A task that completes when the body has finished or its cancellation was absorbed.</returns>
-    public async Task RunAsync(Func<CancellationToken, Task> body)
+    public Task RunAsync(Func<CancellationToken, Task> body)
     {
         ArgumentNullException.ThrowIfNull(body);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        return RunCoreAsync(body);
+    }
+
+    private async Task RunCoreAsync(Func<CancellationToken, Task> body)
+    {
         try
         {
             await body(Token).ConfigureAwait(false);
@@ -181,10 +186,15 @@ public sealed partial class CancelScope : IDisposable
     /// <param name="body">The work to run inside the scope.</param>
     /// <param name="cancelledResult">The value to return when the scope absorbed its own cancellation.</param>
     /// <returns>The body's result, or <paramref name="cancelledResult"/>.</returns>
-    public async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> body, T cancelledResult = default!)
+    public Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> body, T cancelledResult = default!)
     {
         ArgumentNullException.ThrowIfNull(body);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        return RunCoreAsync(body, cancelledResult);
+    }
+
+    private async Task<T> RunCoreAsync<T>(Func<CancellationToken, Task<T>> body, T cancelledResult)
+    {
         try
         {
             return await body(Token).ConfigureAwait(false);

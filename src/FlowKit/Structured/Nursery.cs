@@ -81,9 +81,14 @@ public sealed partial class Nursery
     /// }, cancellationToken);
     /// </code>
     /// </example>
-    public static async Task RunAsync(Func<Nursery, Task> body, CancellationToken cancellationToken = default)
+    public static Task RunAsync(Func<Nursery, Task> body, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(body);
+        return RunCoreAsync(body, cancellationToken);
+    }
+
+    private static async Task RunCoreAsync(Func<Nursery, Task> body, CancellationToken cancellationToken)
+    {
         var nursery = new Nursery(cancellationToken);
         nursery.RunBody(body);
         await nursery._drained.Task.ConfigureAwait(false);
@@ -97,9 +102,14 @@ public sealed partial class Nursery
     /// <param name="cancellationToken">Cancels the body and every child; <c>RunAsync</c> then throws <see cref="OperationCanceledException"/>.</param>
     /// <returns>The body's result, once every child has finished.</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled, or <see cref="Cancel"/> stopped the body before it produced its result.</exception>
-    public static async Task<T> RunAsync<T>(Func<Nursery, Task<T>> body, CancellationToken cancellationToken = default)
+    public static Task<T> RunAsync<T>(Func<Nursery, Task<T>> body, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(body);
+        return RunCoreAsync(body, cancellationToken);
+    }
+
+    private static async Task<T> RunCoreAsync<T>(Func<Nursery, Task<T>> body, CancellationToken cancellationToken)
+    {
         var nursery = new Nursery(cancellationToken);
         Task<T>? bodyTask = null;
         nursery.RunBody(n => bodyTask = body(n));

@@ -1,0 +1,104 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+
+using FlowKit.Internal;
+
+namespace FlowKit;
+
+public sealed partial class ProcessExecutor
+{
+    /// <summary>Runs <paramref name="work"/> on every input in the worker processes and streams the results (<c>Pool.imap</c>,
+    /// or <c>imap_unordered</c> when <paramref name="ordered"/> is false). Items travel in chunks of 64 with a bounded number of
+    /// chunks in flight; the input is read only as fast as results are taken.</summary>
+    /// <param name="work">The registered work.</param>
+    /// <param name="inputs">The inputs; enumerated lazily.</param>
+    /// <param name="ordered">True: results in input order; false: chunk by chunk as they complete.</param>
+    /// <param name="cancellationToken">Cancels the chunks in flight and ends the enumeration.</param>
+    /// <returns>The results; the first failure ends the enumeration with that exception after the chunks in flight stop.</returns>
+    public IAsyncEnumerable<TOut> MapAsync<TIn, TOut>(ProcessWork<TIn, TOut> work, IEnumerable<TIn> inputs, bool ordered = true, CancellationToken cancellationToken = default) =>
+        MapAsync(work, inputs, new ExecutorMapOptions { Ordered = ordered }, cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> on every input of an asynchronous stream in the worker processes and streams the
+    /// results, in chunks of 64.</summary>
+    /// <param name="work">The registered work.</param>
+    /// <param name="inputs">The inputs; read only as fast as results are taken.</param>
+    /// <param name="ordered">True: results in input order; false: chunk by chunk as they complete.</param>
+    /// <param name="cancellationToken">Cancels the chunks in flight and ends the enumeration.</param>
+    /// <returns>The results; the first failure ends the enumeration with that exception.</returns>
+    public IAsyncEnumerable<TOut> MapAsync<TIn, TOut>(ProcessWork<TIn, TOut> work, IAsyncEnumerable<TIn> inputs, bool ordered = true, CancellationToken cancellationToken = default) =>
+        MapAsync(work, inputs, new ExecutorMapOptions { Ordered = ordered }, cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> on every input in the worker processes and streams the results, shaped by
+    /// <paramref name="options"/> (chunk size, chunks in flight, ordering).</summary>
+    /// <param name="work">The registered work.</param>
+    /// <param name="inputs">The inputs; enumerated lazily.</param>
+    /// <param name="options">Ordering, chunk size and the bound on chunks in flight.</param>
+    /// <param name="cancellationToken">Cancels the chunks in flight and ends the enumeration.</param>
+    /// <returns>The results; the first failure ends the enumeration with that exception.</returns>
+    public IAsyncEnumerable<TOut> MapAsync<TIn, TOut>(ProcessWork<TIn, TOut> work, IEnumerable<TIn> inputs, ExecutorMapOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return MapAsync(work, ExecutorsMapper.ToAsyncEnumerable(inputs), options, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on every input of an asynchronous stream in the worker processes and streams the
+    /// results, shaped by <paramref name="options"/>.</summary>
+    /// <param name="work">The registered work.</param>
+    /// <param name="inputs">The inputs; read only as fast as results are taken.</param>
+    /// <param name="options">Ordering, chunk size and the bound on chunks in flight.</param>
+    /// <param name="cancellationToken">Cancels the chunks in flight and ends the enumeration.</param>
+    /// <returns>The results; the first failure ends the enumeration with that exception.</returns>
+    /// <exception cref="ObjectDisposedException">The executor has been shut down.</exception>
+    public IAsyncEnumerable<TOut> MapAsync<TIn, TOut>(ProcessWork<TIn, TOut> work, IAsyncEnumerable<TIn> inputs, ExecutorMapOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        ObjectDisposedException.ThrowIf(_shutdown, this);
+        var chunk = options.ChunkSize == 0 ? 64 : options.ChunkSize;
+        var inFlight = options.MaxInFlight == 0 ? MaxWorkers * (_inFlightPerWorker + 1) : options.MaxInFlight;
+        return Flatten(ExecutorsMapper.MapAsync(
+            ExecutorsMapper.Chunk(inputs, chunk),
+            (items, ct) => SubmitChunkAsync(work, items, ct),
+            options.Ordered,
+            inFlight,
+            cancellationToken), cancellationToken);
+    }
+
+    private static async IAsyncEnumerable<T> Flatten<T>(IAsyncEnumerable<T[]> chunks, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var chunk in chunks.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var item in chunk)
+            {
+                yield return item;
+            }
+        }
+    }
+
+    private Task<TOut[]> SubmitChunkAsync<TIn, TOut>(ProcessWork<TIn, TOut> work, TIn[] items, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TOut[]>(cancellationToken);
+        }
+
+        var payloads = new byte[items.Length][];
+        try
+        {
+            for (var i = 0; i < items.Length; i++)
+            {
+                payloads[i] = JsonSerializer.SerializeToUtf8Bytes(items[i], work.InputType);
+            }
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            return Task.FromException<TOut[]>(e);
+        }
+
+        var call = new ProcessBatchCall<TOut>(work.NameUtf8, work.Name, payloads, work.OutputType, cancellationToken);
+        Enqueue(call);
+        return call.Task;
+    }
+}
