@@ -124,4 +124,28 @@ public sealed class SubprocessPipeLinesTests
         Assert.ThrowsExactly<ArgumentNullException>(() => Subprocess.PipeLinesAsync(null!, "cat"));
         Assert.ThrowsExactly<ArgumentException>(() => Subprocess.PipeLinesAsync(AsyncEnumerable.Empty<string>(), string.Empty));
     }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task PipeLines_BreakAtRandomPoints_Repeated_EveryRunEndsWithTheChildStopped()
+    {
+        var random = new Random(8);
+        for (var iteration = 0; iteration < 100; iteration++)
+        {
+            var total = random.Next(1, 3000);
+            var stopAt = random.Next(0, total + 2);
+            var seen = 0;
+            await foreach (var line in Subprocess.PipeLinesAsync(Numbers(total), "cat", null, new SubprocessOptions { OutputBufferLimit = random.Next(1, 8192) }))
+            {
+                seen++;
+                Assert.AreEqual(seen.ToString(System.Globalization.CultureInfo.InvariantCulture), line);
+                if (seen == stopAt)
+                {
+                    break;
+                }
+            }
+
+            Assert.AreEqual(Math.Min(total, stopAt == 0 ? total : stopAt), seen, $"iteration {iteration}: total {total}, stop at {stopAt}");
+        }
+    }
 }

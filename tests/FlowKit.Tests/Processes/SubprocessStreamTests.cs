@@ -355,4 +355,17 @@ public sealed class SubprocessStreamTests
         var mask = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
         Assert.AreEqual(expectedBit, ((mask >> 12) & 1).ToString(System.Globalization.CultureInfo.InvariantCulture), line);
     }
+
+    [TestMethod]
+    [Timeout(20_000)]
+    public async Task InheritedStreams_CannotBeRead_ExitCodeStillAwaitable()
+    {
+        await using var p = Subprocess.Start("true", null, new SubprocessOptions { StandardOutput = SubprocessOutput.Inherit, StandardError = SubprocessOutput.Inherit, StandardInput = SubprocessInput.Inherit });
+        var ex = Assert.ThrowsExactly<InvalidOperationException>(() => p.StandardOutputLinesAsync());
+        StringAssert.Contains(ex.Message, "inherited");
+        Assert.IsTrue(p.StandardInput.IsClosed);
+        Assert.AreEqual(string.Empty, p.StandardErrorTail);
+        await Assert.ThrowsExactlyAsync<InvalidOperationException>(async () => await p.StandardInput.WriteLineAsync("x"));
+        Assert.AreEqual(0, await p.WaitForExitAsync());
+    }
 }
