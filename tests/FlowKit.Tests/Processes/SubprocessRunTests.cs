@@ -89,4 +89,13 @@ public sealed class SubprocessRunTests
     {
         await Assert.ThrowsExactlyAsync<ArgumentOutOfRangeException>(() => Subprocess.RunAsync("true", null, new SubprocessRunOptions { MaxCaptureBytes = 0 }));
     }
+
+    [TestMethod]
+    [Timeout(20_000)]
+    public async Task RunAsync_ChildKilledBySignal_ExceptionSaysWhichSignal()
+    {
+        var ex = await Assert.ThrowsExactlyAsync<SubprocessException>(() => Subprocess.RunAsync("sh", ["-c", "kill -9 $$"]));
+        Assert.AreEqual(128 + 9, ex.ExitCode);
+        StringAssert.Contains(ex.Message, "killed by signal 9");
+    }
 }
