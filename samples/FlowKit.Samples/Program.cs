@@ -1,4 +1,5 @@
 using FlowKit;
+using FlowKit.Processes;
 using FlowKit.Samples;
 
 // The executor samples start this same program as their worker processes.
@@ -26,23 +27,15 @@ if (sample is null)
     return 2;
 }
 
-using var cts = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    // First Ctrl+C asks the sample to stop cleanly; a second one kills the process.
-    if (!cts.IsCancellationRequested)
-    {
-        e.Cancel = true;
-        cts.Cancel();
-    }
-};
+// First SIGINT/SIGTERM (Ctrl+C) asks the sample to stop cleanly; a second one kills the process.
+using var shutdown = ShutdownSignal.Register();
 
-var context = new SampleContext(Console.Out, args.Skip(1).ToArray(), TimeProvider.System, cts.Token);
+var context = new SampleContext(Console.Out, args.Skip(1).ToArray(), TimeProvider.System, shutdown.Token);
 try
 {
     return await sample.RunAsync(context);
 }
-catch (OperationCanceledException) when (cts.IsCancellationRequested)
+catch (OperationCanceledException) when (shutdown.IsShutdownRequested)
 {
     Console.Error.WriteLine("Cancelled.");
     return 130;
