@@ -68,6 +68,13 @@ public abstract class Flow<T> : IFlowNode
 
     int? IFlowNode.InputCapacity => InputCapacity;
 
+    /// <summary>The label of the edges into this stage in <see cref="Describe"/>.</summary>
+    internal virtual string EdgeLabel => InputCapacity is { } capacity
+        ? "\"buffer " + capacity.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\""
+        : "fused";
+
+    string IFlowNode.EdgeLabel => EdgeLabel;
+
     /// <summary>Returns the pipeline as a Mermaid flowchart: one node per stage (operator, name, options), edges labelled with their buffer
     /// (<c>fused</c> when a synchronous stage runs inline in its upstream).</summary>
     /// <returns>Mermaid text, starting with <c>flowchart LR</c>.</returns>
@@ -105,10 +112,7 @@ public abstract class Flow<T> : IFlowNode
             nodes.Append("  ").Append(id).Append("[\"").Append(label.Replace("\"", "'", StringComparison.Ordinal)).Append("\"]\n");
             foreach (var input in node.Inputs)
             {
-                var edge = node.InputCapacity is { } capacity
-                    ? $" -- \"buffer {capacity.ToString(System.Globalization.CultureInfo.InvariantCulture)}\" --> "
-                    : " -- fused --> ";
-                edges.Append("  ").Append(ids[input]).Append(edge).Append(id).Append('\n');
+                edges.Append("  ").Append(ids[input]).Append(" -- ").Append(node.EdgeLabel).Append(" --> ").Append(id).Append('\n');
             }
 
             return id;

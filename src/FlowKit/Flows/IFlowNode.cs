@@ -15,5 +15,7 @@ internal interface IFlowNode
 
     int? InputCapacity { get; }
 
+    string EdgeLabel { get; }
+
     IReadOnlyList<IFlowNode> Inputs { get; }
 }

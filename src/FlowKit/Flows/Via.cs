@@ -46,6 +46,8 @@ public static partial class Flow
 
         internal override string Details => "Dataflow block";
 
+        internal override string EdgeLabel => "SendAsync";
+
         internal override void Materialize(FlowRun run, Emitter<TResult> downstream)
         {
             var stage = run.Stage(this, StageOptions.Default);

@@ -49,6 +49,15 @@ public sealed class FlowDescribeTests
 
     [TestMethod]
     [Timeout(10_000)]
+    public void Describe_Via_EdgeSaysSendAsync()
+    {
+        var flow = Flow.From([1]).Via(() => new System.Threading.Tasks.Dataflow.BufferBlock<int>());
+
+        StringAssert.Contains(flow.Describe(), "s0 -- SendAsync --> s1");
+    }
+
+    [TestMethod]
+    [Timeout(10_000)]
     public void StageName_DefaultsToOperatorAndPosition()
     {
         var flow = Flow.From([1]).Select(x => x).Where(x => x > 0);
