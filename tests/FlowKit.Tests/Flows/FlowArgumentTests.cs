@@ -9,7 +9,7 @@ public sealed class FlowArgumentTests
     private static readonly Flow<int> Some = Flow.From([1, 2, 3]);
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     [DataRow(0, null)]
     [DataRow(1025, null)]
     [DataRow(1, 0)]
@@ -22,7 +22,7 @@ public sealed class FlowArgumentTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void StageOptions_NullPolicyOrBlankName_Throw()
     {
         Assert.ThrowsExactly<ArgumentNullException>(() => Some.Select(x => x, new StageOptions { OnError = null! }));
@@ -30,7 +30,7 @@ public sealed class FlowArgumentTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task StageOptions_AreCopied_LaterChangesHaveNoEffect()
     {
         var options = new StageOptions { Parallelism = 2, Capacity = 4 };
@@ -43,7 +43,7 @@ public sealed class FlowArgumentTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void Factories_NullOrOutOfRange_Throw()
     {
         Assert.ThrowsExactly<ArgumentNullException>(() => Flow.From((IEnumerable<int>)null!));
@@ -56,7 +56,7 @@ public sealed class FlowArgumentTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void Operators_OutOfRange_Throw()
     {
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Some.Batch(0));
@@ -74,7 +74,7 @@ public sealed class FlowArgumentTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task AlreadyCancelledToken_ThrowsOperationCanceledWithoutRunning()
     {
         var ran = false;

@@ -4,7 +4,7 @@ namespace FlowKit.Tests.Flows;
 public sealed class FlowDescribeTests
 {
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void Describe_ShowsStagesOptionsAndEdges()
     {
         var flow = Flow.From(Enumerable.Range(0, 10)).Named("numbers")
@@ -25,7 +25,7 @@ public sealed class FlowDescribeTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void Describe_Merge_HasAnEdgeFromEveryInput()
     {
         var merged = Flow.Merge(Flow.From([1]).Named("a"), Flow.From([2]).Named("b"));
@@ -37,7 +37,7 @@ public sealed class FlowDescribeTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task StageOptionsName_NamesTheStageInErrors()
     {
         var flow = Flow.From([1, 2]).Select((x, _) => x == 2 ? throw new FormatException() : new ValueTask<int>(x), new StageOptions { Name = "lookup" });
@@ -48,7 +48,7 @@ public sealed class FlowDescribeTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void Describe_Via_EdgeSaysSendAsync()
     {
         var flow = Flow.From([1]).Via(() => new System.Threading.Tasks.Dataflow.BufferBlock<int>());
@@ -57,7 +57,7 @@ public sealed class FlowDescribeTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void StageName_DefaultsToOperatorAndPosition()
     {
         var flow = Flow.From([1]).Select(x => x).Where(x => x > 0);

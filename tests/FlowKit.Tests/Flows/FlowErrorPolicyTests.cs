@@ -19,7 +19,7 @@ public sealed class FlowErrorPolicyTests
     ];
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     [DynamicData(nameof(StageShapes))]
     public async Task Fail_ItemThrows_FlowStageExceptionNamesStageAndCarriesItemAndOriginal(string shape)
     {
@@ -35,7 +35,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     [DynamicData(nameof(StageShapes))]
     public async Task Skip_ItemThrows_DropsOnlyThatItem(string shape)
     {
@@ -47,7 +47,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     [DynamicData(nameof(StageShapes))]
     public async Task DeadLetter_ItemThrows_SinkGetsItemAndExceptionAndTheFlowGoesOn(string shape)
     {
@@ -71,7 +71,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     [DynamicData(nameof(StageShapes))]
     public async Task Retry_TransientFailure_SucceedsAfterBackoffOnTheStageClock(string shape)
     {
@@ -93,7 +93,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Retry_ThenSkip_DropsTheItemAfterTheRetries()
     {
         var time = new FakeTimeProvider();
@@ -110,7 +110,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Retry_ThenFail_FailsWithTheLastException()
     {
         var time = new FakeTimeProvider();
@@ -127,7 +127,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task DeadLetterSinkThrows_FailsTheFlow()
     {
         var flow = Flow.From(new[] { 1 }).Select(
@@ -138,7 +138,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task SelectMany_RetryAfterPartialExpansion_EmitsOnlyTheRest()
     {
         var calls = 0;
@@ -161,7 +161,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ForEachWithOptions_RetriesTheAction()
     {
         var calls = 0;
@@ -183,7 +183,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task SinkActionThrows_FailsWithStageExceptionNamingTheSink()
     {
         var ex = await Assert.ThrowsExactlyAsync<FlowStageException>(() => Flow.From(new[] { 1, 2 }).Select(x => x).ForEachAsync(x =>
@@ -199,7 +199,7 @@ public sealed class FlowErrorPolicyTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void RetryPolicy_BadArguments_Throw()
     {
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => FlowErrorPolicy.Retry(0, TimeSpan.Zero));

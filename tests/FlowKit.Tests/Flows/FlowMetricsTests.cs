@@ -7,7 +7,7 @@ namespace FlowKit.Tests.Flows;
 public sealed class FlowMetricsTests
 {
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Meter_RecordsPerStageInOutFailedBufferedAndTime_TaggedWithFlowAndStage()
     {
         var flowName = "metrics-" + Guid.NewGuid().ToString("N");
@@ -76,7 +76,7 @@ public sealed class FlowMetricsTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Meter_ObservableDrops_AreCounted()
     {
         var flowName = "drops-" + Guid.NewGuid().ToString("N");

@@ -10,14 +10,14 @@ namespace FlowKit.Tests.Flows;
 public sealed class FlowSinkTests
 {
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task CountAsync_CountsItems()
     {
         Assert.AreEqual(333L, await Flow.From(Enumerable.Range(0, 1000)).Where(x => x % 3 == 1).CountAsync());
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToAsyncEnumerable_YieldsEveryItemInOrder()
     {
         var items = new List<int>();
@@ -30,7 +30,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(20_000)]
+    [Timeout(30_000)]
     public async Task ToAsyncEnumerable_BreakEarly_StopsEveryStageBeforeDisposeReturns()
     {
         for (var i = 0; i < 200; i++)
@@ -52,7 +52,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToAsyncEnumerable_StageFails_MoveNextThrowsTheStageException()
     {
         var flow = Flow.From(Enumerable.Range(0, 10)).Select(x => x == 5 ? throw new FormatException() : x).Named("bad");
@@ -68,7 +68,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToAsyncEnumerable_CallerCancels_ThrowsWithTheCallersToken()
     {
         using var cts = new CancellationTokenSource();
@@ -91,7 +91,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToObservable_PushesEveryItemThenCompletes()
     {
         var items = await Flow.From(Enumerable.Range(0, 50)).Buffer(3).ToObservable().ToList();
@@ -100,7 +100,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToObservable_StageFails_OnError()
     {
         var observable = Flow.From(Enumerable.Range(0, 50)).Select(x => x == 9 ? throw new FormatException() : x).ToObservable();
@@ -109,7 +109,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToObservable_Dispose_StopsTheRun()
     {
         var source = new FlowsTestSupport.EndlessSource();
@@ -121,7 +121,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToChannelAsync_WritesEverythingAndCompletesTheWriter()
     {
         var channel = Channel.CreateBounded<int>(2);
@@ -138,7 +138,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToChannelAsync_Fails_CompletesTheWriterWithTheFailure()
     {
         var channel = Channel.CreateUnbounded<int>();
@@ -151,7 +151,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task ToChannel_InNursery_NurseryOwnsTheRun()
     {
         var items = new List<int>();
@@ -168,7 +168,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task LinkToAsync_FeedsABoundedTargetAndCompletesIt()
     {
         var seen = new List<int>();
@@ -181,7 +181,7 @@ public sealed class FlowSinkTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task LinkToAsync_TargetFaults_FailsTheFlow()
     {
         var target = new ActionBlock<int>(x => x == 3 ? throw new FormatException() : Task.CompletedTask, new ExecutionDataflowBlockOptions { BoundedCapacity = 1 });

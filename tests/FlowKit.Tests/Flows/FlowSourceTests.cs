@@ -11,7 +11,7 @@ namespace FlowKit.Tests.Flows;
 public sealed class FlowSourceTests
 {
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromEnumerable_RunTwice_ReadsTheSourceAgain()
     {
         var flow = Flow.From(Enumerable.Range(1, 5));
@@ -21,7 +21,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromEnumerable_SourceThrows_FailsWithStageExceptionNamingTheSource()
     {
         static IEnumerable<int> Broken()
@@ -37,7 +37,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromAsyncEnumerable_EmitsEveryItemInOrder()
     {
         var items = await Flow.From(FlowsTestSupport.RangeAsync(0, 100)).ToListAsync();
@@ -46,7 +46,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromChannel_ReadsUntilTheWriterCompletes()
     {
         var channel = Channel.CreateBounded<int>(4);
@@ -67,7 +67,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromChannel_CompletedWithError_FailsWithThatError()
     {
         var channel = Channel.CreateUnbounded<int>();
@@ -80,7 +80,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromSourceBlock_ReceivesEverythingThenCompletes()
     {
         var block = new BufferBlock<int>();
@@ -95,7 +95,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromSourceBlock_Faulted_FailsTheFlow()
     {
         var block = new BufferBlock<int>();
@@ -107,7 +107,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromObservable_Wait_DeliversEveryItemOfAFastSynchronousSource()
     {
         var items = await Flow.From(Observable.Range(0, 2_000), capacity: 4, Overflow.Wait).ToListAsync();
@@ -116,7 +116,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromObservable_OnError_FailsTheFlow()
     {
         var source = Observable.Range(0, 3).Concat(Observable.Throw<int>(new ArithmeticException("boom")));
@@ -127,7 +127,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     [DataRow(1)]
     [DataRow(10)]
     [DataRow(10_000)]
@@ -139,7 +139,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     [DataRow(1)]
     [DataRow(10)]
     [DataRow(10_000)]
@@ -151,7 +151,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromObservable_Fail_FailsWhenTheBufferOverflows()
     {
         var ex = await Assert.ThrowsExactlyAsync<FlowStageException>(() => RunWithBlockedConsumerAsync(10, Overflow.Fail));
@@ -162,7 +162,7 @@ public sealed class FlowSourceTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task FromObservable_RunStops_DisposesTheSubscription()
     {
         var disposed = new TaskCompletionSource();

@@ -12,7 +12,7 @@ namespace FlowKit.Tests.Flows;
 public sealed class FlowStageTests
 {
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Select_SyncChain_MapsInOrder()
     {
         var items = await Flow.From(Enumerable.Range(0, 1000)).Select(x => x + 1).Select(x => x * 2).Where(x => x % 4 == 0).ToListAsync();
@@ -21,7 +21,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Select_Async_MapsInOrder()
     {
         var items = await Flow.From(Enumerable.Range(0, 500))
@@ -36,7 +36,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Select_ParallelOrdered_RunsItemsConcurrentlyAndKeepsInputOrder()
     {
         // Item 0 cannot finish until item 1 has started: only true parallelism gets past it, and order must still be 0, 1, 2, ...
@@ -64,7 +64,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Select_ParallelUnordered_EmitsAsCompleted()
     {
         var firstDone = new TaskCompletionSource();
@@ -93,7 +93,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Where_Async_KeepsMatchingItems()
     {
         var items = await Flow.From(Enumerable.Range(0, 100)).Where((x, _) => new ValueTask<bool>(x % 3 == 0), new StageOptions { Parallelism = 3 }).ToListAsync();
@@ -102,7 +102,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task SelectMany_Enumerable_FlattensInOrder()
     {
         var items = await Flow.From(new[] { 1, 2, 3 }).SelectMany(x => Enumerable.Repeat(x, x)).ToListAsync();
@@ -111,7 +111,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task SelectMany_AsyncEnumerable_FlattensInOrder()
     {
         var items = await Flow.From(new[] { 0, 10 }).SelectMany((x, ct) => FlowsTestSupport.RangeAsync(x, 3, ct)).ToListAsync();
@@ -120,7 +120,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public void SelectMany_ParallelismAboveOne_ThrowsArgumentOutOfRange()
     {
         var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Flow.From([1]).SelectMany(x => new[] { x }, new StageOptions { Parallelism = 2 }));
@@ -129,7 +129,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     [DataRow(1, 10)]
     [DataRow(3, 10)]
     [DataRow(10, 10)]
@@ -144,7 +144,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Batch_MaxDelay_EmitsPartialBatchOnceTheDelayHasPassedSinceItsFirstItem()
     {
         var time = new FakeTimeProvider();
@@ -165,7 +165,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Batch_MaxDelay_FullBatchGoesOutWithoutWaiting()
     {
         var time = new FakeTimeProvider();
@@ -176,7 +176,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Buffer_DecouplesButKeepsOrder()
     {
         var items = await Flow.From(Enumerable.Range(0, 1000)).Buffer(16).Select(x => x).Buffer(1).ToListAsync();
@@ -185,7 +185,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task RateLimit_BurstThenOnePerInterval()
     {
         var time = new FakeTimeProvider();
@@ -208,7 +208,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(20_000)]
+    [Timeout(30_000)]
     public async Task SelectByKey_SameKeyInOrder_DifferentKeysInParallel_BoundedActiveKeys()
     {
         for (var iteration = 0; iteration < 50; iteration++)
@@ -247,7 +247,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task SelectByKey_DifferentKeys_RunInParallel()
     {
         var bothRunning = new TaskCompletionSource();
@@ -270,7 +270,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Merge_CompletesOnlyWhenAllInputsComplete()
     {
         var slow = Channel.CreateUnbounded<int>();
@@ -286,7 +286,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Merge_OneInputFails_FailsTheWholeAndStopsTheOthers()
     {
         var endless = new FlowsTestSupport.EndlessSource();
@@ -300,7 +300,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Via_TransformBlock_RunsAsAStage()
     {
         var items = await Flow.From(Enumerable.Range(0, 100))
@@ -311,7 +311,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Via_BlockThrows_FailsTheFlow()
     {
         var flow = Flow.From(Enumerable.Range(0, 100))
@@ -323,7 +323,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Broadcast_Wait_EverySinkGetsEveryItem()
     {
         var a = new ConcurrentQueue<int>();
@@ -339,7 +339,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Broadcast_Drop_SlowSinkDropsAndCountsWithoutSlowingTheOthers()
     {
         var release = new TaskCompletionSource();
@@ -364,7 +364,7 @@ public sealed class FlowStageTests
     }
 
     [TestMethod]
-    [Timeout(10_000)]
+    [Timeout(30_000)]
     public async Task Broadcast_SinkFails_FailsTheBroadcast()
     {
         var bad = new BroadcastSink<int>("bad", (f, ct) => f.Select(x => x == 7 ? throw new DivideByZeroException() : x).Named("divide").CountAsync(ct));

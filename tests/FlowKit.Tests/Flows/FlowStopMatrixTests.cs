@@ -23,7 +23,7 @@ public sealed class FlowStopMatrixTests
     public static IEnumerable<object[]> Matrix => Kinds.SelectMany(k => Positions.Select(p => new object[] { k, p }));
 
     [TestMethod]
-    [Timeout(20_000)]
+    [Timeout(30_000)]
     [DynamicData(nameof(Matrix))]
     public async Task StageFails_EveryStageStopsAndTheSourceIsDisposed(string kind, string position)
     {
@@ -40,7 +40,7 @@ public sealed class FlowStopMatrixTests
     }
 
     [TestMethod]
-    [Timeout(20_000)]
+    [Timeout(30_000)]
     [DynamicData(nameof(Matrix))]
     public async Task Cancelled_WithFullBuffers_ThrowsOperationCanceledAndStopsEverything(string kind, string position)
     {
@@ -61,7 +61,7 @@ public sealed class FlowStopMatrixTests
     }
 
     [TestMethod]
-    [Timeout(20_000)]
+    [Timeout(30_000)]
     [DynamicData(nameof(Matrix))]
     public async Task SinkFails_WithFullBuffers_FailsAndReleasesEveryBlockedProducer(string kind, string position)
     {
