@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+
+namespace FlowKit;
+
+/// <summary>
+/// The receive side of a memory channel (Trio's <c>MemoryReceiveChannel</c>), from <see cref="MemoryChannel.Open{T}(int)"/>.
+/// Enumerate it with <c>await foreach</c> (the loop ends when every send clone is disposed and the buffer is drained) or call
+/// <see cref="ReceiveAsync"/>. Clone it for each consumer; several consumers share the items, each item going to one of them.
+/// </summary>
+/// <typeparam name="T">The item type.</typeparam>
+[DebuggerDisplay("Disposed = {_disposed}")]
+public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsyncDisposable
+{
+    private readonly MemoryChannelState<T> _state;
+    private int _disposed;
+
+    internal ReceiveChannel(MemoryChannelState<T> state) => _state = state;
+
+    /// <summary>Receives the next item, waiting while the buffer is empty.</summary>
+    /// <param name="cancellationToken">Cancels the wait; no item is taken then.</param>
+    /// <returns>The item.</returns>
+    /// <exception cref="EndOfChannelException">Every send clone has been disposed and the buffer is drained.</exception>
+    /// <exception cref="ObjectDisposedException">This clone has been disposed.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before an item was taken.</exception>
+    public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _state.Core.GetAsync(cancellationToken);
+    }
+
+    /// <summary>Receives an item if one is available now (Trio's <c>receive_nowait</c>).</summary>
+    /// <param name="item">The item, when the result is true.</param>
+    /// <returns>True if an item was taken; false if none is available now (use <see cref="ReceiveAsync"/> to learn of the end).</returns>
+    /// <exception cref="ObjectDisposedException">This clone has been disposed.</exception>
+    public bool TryReceive([MaybeNullWhen(false)] out T item)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _state.Core.TryGet(out item);
+    }
+
+    /// <summary>Creates another receive side for the same channel; sends fail only when every clone is disposed.</summary>
+    /// <returns>The new clone.</returns>
+    /// <exception cref="ObjectDisposedException">This clone has been disposed.</exception>
+    public ReceiveChannel<T> Clone()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        _state.AddReceiver();
+        return new ReceiveChannel<T>(_state);
+    }
+
+    /// <summary>A snapshot of the channel's counters.</summary>
+    /// <returns>Buffer use, open clones, blocked senders and receivers.</returns>
+    public MemoryChannelStatistics GetStatistics() => _state.GetStatistics();
+
+    /// <summary>Receives items until the channel ends (every send clone disposed and the buffer drained).</summary>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>The items, in the order the channel hands them out.</returns>
+    public async IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var (received, item) = await ReceiveOrEndAsync(cancellationToken).ConfigureAwait(false);
+            if (!received)
+            {
+                yield break;
+            }
+
+            yield return item!;
+        }
+    }
+
+    /// <summary>Closes this clone; when it is the last open receive clone, buffered items are dropped and senders get
+    /// <see cref="BrokenChannelException"/>. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _state.ReleaseReceiver();
+        }
+    }
+
+    /// <summary>Same as <see cref="Dispose"/>, for <c>await using</c>.</summary>
+    /// <returns>A completed task.</returns>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return default;
+    }
+
+    private async ValueTask<(bool Received, T? Item)> ReceiveOrEndAsync(CancellationToken cancellationToken)
+    {
+        var receive = ReceiveAsync(cancellationToken);
+        if (receive.IsCompletedSuccessfully)
+        {
+            return (true, receive.Result);
+        }
+
+        try
+        {
+            return (true, await receive.ConfigureAwait(false));
+        }
+        catch (EndOfChannelException)
+        {
+            return (false, default);
+        }
+    }
+}
