@@ -4,7 +4,7 @@ namespace FlowKit.Tests.Queues;
 
 /// <summary>
 /// Reliability family 1, conservation under MPMC load: {1, 4, 16} producers x {1, 4, 16} consumers x capacity {0 (channels only),
-/// 1, 64, unbounded}; no item lost or duplicated (bitmap of ids, count and sum). Default 2,000 items per configuration, 100,000 under
+/// 1, 64, unbounded}; no item lost or duplicated (bitmap of ids, count and sum). Default 10,000 items per configuration, 100,000 under
 /// FLOWKIT_TEST_STRESS=1.
 /// </summary>
 [TestClass]
@@ -30,7 +30,7 @@ public sealed class QueueConservationTests
     [DataRow("channel", int.MaxValue)]
     public async Task MpmcLoad_EveryItemIsReceivedExactlyOnce(string kind, int capacity)
     {
-        var items = QueueAssert.Size(2_000, 100_000);
+        var items = QueueAssert.Size(10_000, 100_000);
         foreach (var producers in Fanouts)
         {
             foreach (var consumers in Fanouts)
