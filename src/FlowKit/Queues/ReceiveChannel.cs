@@ -60,6 +60,16 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
     {
         while (true)
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+            // Buffered items skip the wait machinery: a non-empty buffer means no receiver is waiting, so this overtakes nobody.
+            if (_state.Core.TryGet(out var buffered))
+            {
+                yield return buffered;
+                continue;
+            }
+
             var (received, item) = await ReceiveOrEndAsync(cancellationToken).ConfigureAwait(false);
             if (!received)
             {
