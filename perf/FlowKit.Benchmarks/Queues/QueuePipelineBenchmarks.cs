@@ -5,13 +5,14 @@ namespace FlowKit.Benchmarks.Queues;
 
 /// <summary>
 /// A three-stage pipeline (produce, transform, consume) joined by two buffers of 1,024, built on the raw bounded
-/// <see cref="Channel{T}"/> (baseline), on <see cref="AsyncQueue{T}"/> and on <see cref="MemoryChannel"/>. Per-item time and allocations.
+/// <see cref="Channel{T}"/> (baseline), on <see cref="AsyncQueue{T}"/> and on <see cref="MemoryChannel"/> (with <c>ReceiveAsync</c> and with
+/// <c>await foreach</c>). Per-item time and allocations.
 /// </summary>
 [MemoryDiagnoser]
 public class QueuePipelineBenchmarks
 {
     private const int Capacity = 1024;
-    private const int Items = 100_000;
+    private const int Items = 200_000;
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Items)]
     public async Task Channel_ThreeStages()
@@ -72,7 +73,7 @@ public class QueuePipelineBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Items)]
-    public async Task MemoryChannel_ThreeStages()
+    public async Task MemoryChannel_ThreeStages_AwaitForeach()
     {
         var (firstSend, firstReceive) = MemoryChannel.Open<int>(Capacity);
         var (secondSend, secondReceive) = MemoryChannel.Open<int>(Capacity);
@@ -100,6 +101,35 @@ public class QueuePipelineBenchmarks
         await foreach (var item in secondReceive)
         {
             sum += item;
+        }
+
+        await Task.WhenAll(source, middle);
+        Check(sum);
+    }
+
+    [Benchmark(OperationsPerInvoke = Items)]
+    public async Task MemoryChannel_ThreeStages_ReceiveAsync()
+    {
+        var (firstSend, firstReceive) = MemoryChannel.Open<int>(Capacity);
+        var (secondSend, secondReceive) = MemoryChannel.Open<int>(Capacity);
+        var source = Task.Run(async () =>
+        {
+            for (var i = 0; i < Items; i++)
+            {
+                await firstSend.SendAsync(i);
+            }
+        });
+        var middle = Task.Run(async () =>
+        {
+            for (var i = 0; i < Items; i++)
+            {
+                await secondSend.SendAsync(await firstReceive.ReceiveAsync() * 2);
+            }
+        });
+        long sum = 0;
+        for (var i = 0; i < Items; i++)
+        {
+            sum += await secondReceive.ReceiveAsync();
         }
 
         await Task.WhenAll(source, middle);
