@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace FlowKit;
 
@@ -56,29 +57,7 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
     /// <summary>Receives items until the channel ends (every send clone disposed and the buffer drained).</summary>
     /// <param name="cancellationToken">Cancels the enumeration.</param>
     /// <returns>The items, in the order the channel hands them out.</returns>
-    public async IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-
-            // Buffered items skip the wait machinery: a non-empty buffer means no receiver is waiting, so this overtakes nobody.
-            if (_state.Core.TryGet(out var buffered))
-            {
-                yield return buffered;
-                continue;
-            }
-
-            var (received, item) = await ReceiveOrEndAsync(cancellationToken).ConfigureAwait(false);
-            if (!received)
-            {
-                yield break;
-            }
-
-            yield return item!;
-        }
-    }
+    public IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default) => new Enumerator(this, cancellationToken);
 
     /// <summary>Closes this clone; when it is the last open receive clone, buffered items are dropped and senders get
     /// <see cref="BrokenChannelException"/>. Idempotent.</summary>
@@ -98,21 +77,43 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
         return default;
     }
 
-    private async ValueTask<(bool Received, T? Item)> ReceiveOrEndAsync(CancellationToken cancellationToken)
+    /// <summary>A hand-written enumerator: a buffered item costs one call and no state machine; only a wait goes async.</summary>
+    private sealed class Enumerator(ReceiveChannel<T> owner, CancellationToken cancellationToken) : IAsyncEnumerator<T>
     {
-        var receive = ReceiveAsync(cancellationToken);
-        if (receive.IsCompletedSuccessfully)
+        public T Current { get; private set; } = default!;
+
+        public ValueTask<bool> MoveNextAsync()
         {
-            return (true, receive.Result);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<bool>(cancellationToken);
+            }
+
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref owner._disposed) != 0, owner);
+            var receive = owner._state.Core.GetAsync(cancellationToken);
+            if (receive.IsCompletedSuccessfully)
+            {
+                Current = receive.Result;
+                return new ValueTask<bool>(true);
+            }
+
+            return AwaitReceiveAsync(receive);
         }
 
-        try
+        public ValueTask DisposeAsync() => default;
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<bool> AwaitReceiveAsync(ValueTask<T> receive)
         {
-            return (true, await receive.ConfigureAwait(false));
-        }
-        catch (EndOfChannelException)
-        {
-            return (false, default);
+            try
+            {
+                Current = await receive.ConfigureAwait(false);
+                return true;
+            }
+            catch (EndOfChannelException)
+            {
+                return false;
+            }
         }
     }
 }
