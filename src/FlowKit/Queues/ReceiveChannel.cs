@@ -10,11 +10,11 @@ namespace FlowKit;
 /// <see cref="ReceiveAsync"/>. Clone it for each consumer; several consumers share the items, each item going to one of them.
 /// </summary>
 /// <typeparam name="T">The item type.</typeparam>
-[DebuggerDisplay("Disposed = {_disposed}")]
+[DebuggerDisplay("Disposed = {_lifetime.IsDisposed}")]
 public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsyncDisposable
 {
     private readonly MemoryChannelState<T> _state;
-    private int _disposed;
+    private readonly ChannelCloneLifetime _lifetime = new();
 
     internal ReceiveChannel(MemoryChannelState<T> state) => _state = state;
 
@@ -22,12 +22,18 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
     /// <param name="cancellationToken">Cancels the wait; no item is taken then.</param>
     /// <returns>The item.</returns>
     /// <exception cref="EndOfChannelException">Every send clone has been disposed and the buffer is drained.</exception>
-    /// <exception cref="ObjectDisposedException">This clone has been disposed.</exception>
+    /// <exception cref="ObjectDisposedException">This clone has been disposed (also while this receive waited).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled before an item was taken.</exception>
     public ValueTask<T> ReceiveAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _state.Core.GetAsync(cancellationToken);
+        ObjectDisposedException.ThrowIf(_lifetime.IsDisposed, this);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<T>(cancellationToken);
+        }
+
+        // An item available now means nobody waits to receive, so taking it overtakes nobody.
+        return _state.Core.TryGet(out var item) ? new ValueTask<T>(item) : ReceiveSlowAsync(cancellationToken);
     }
 
     /// <summary>Receives an item if one is available now (Trio's <c>receive_nowait</c>).</summary>
@@ -36,7 +42,7 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
     /// <exception cref="ObjectDisposedException">This clone has been disposed.</exception>
     public bool TryReceive([MaybeNullWhen(false)] out T item)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ObjectDisposedException.ThrowIf(_lifetime.IsDisposed, this);
         return _state.Core.TryGet(out item);
     }
 
@@ -45,7 +51,7 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
     /// <exception cref="ObjectDisposedException">This clone has been disposed.</exception>
     public ReceiveChannel<T> Clone()
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ObjectDisposedException.ThrowIf(_lifetime.IsDisposed, this);
         _state.AddReceiver();
         return new ReceiveChannel<T>(_state);
     }
@@ -59,11 +65,11 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
     /// <returns>The items, in the order the channel hands them out.</returns>
     public IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default) => new Enumerator(this, cancellationToken);
 
-    /// <summary>Closes this clone; when it is the last open receive clone, buffered items are dropped and senders get
-    /// <see cref="BrokenChannelException"/>. Idempotent.</summary>
+    /// <summary>Closes this clone: receives blocked on it fail with <see cref="ObjectDisposedException"/>; when it is the last open
+    /// receive clone, buffered items are dropped and senders get <see cref="BrokenChannelException"/>. Idempotent.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        if (_lifetime.TryDispose())
         {
             _state.ReleaseReceiver();
         }
@@ -75,6 +81,19 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
     {
         Dispose();
         return default;
+    }
+
+    private async ValueTask<T> ReceiveSlowAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.ClosingToken);
+        try
+        {
+            return await _state.Core.GetAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException error) when (error.CancellationToken == linked.Token)
+        {
+            throw _lifetime.TranslateCancellation(error, cancellationToken, this);
+        }
     }
 
     /// <summary>A hand-written enumerator: a buffered item costs one call and no state machine; only a wait goes async.</summary>
@@ -89,15 +108,14 @@ public sealed class ReceiveChannel<T> : IAsyncEnumerable<T>, IDisposable, IAsync
                 return ValueTask.FromCanceled<bool>(cancellationToken);
             }
 
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref owner._disposed) != 0, owner);
-            var receive = owner._state.Core.GetAsync(cancellationToken);
-            if (receive.IsCompletedSuccessfully)
+            ObjectDisposedException.ThrowIf(owner._lifetime.IsDisposed, owner);
+            if (owner._state.Core.TryGet(out var item))
             {
-                Current = receive.Result;
+                Current = item;
                 return new ValueTask<bool>(true);
             }
 
-            return AwaitReceiveAsync(receive);
+            return AwaitReceiveAsync(owner.ReceiveSlowAsync(cancellationToken));
         }
 
         public ValueTask DisposeAsync() => default;

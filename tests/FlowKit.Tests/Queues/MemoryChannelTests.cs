@@ -132,4 +132,75 @@ public sealed class MemoryChannelTests
         Assert.AreEqual(int.MaxValue, receive.GetStatistics().MaxBufferSize);
         Assert.AreEqual(0, await receive.ReceiveAsync());
     }
+
+    [TestMethod]
+    [Timeout(10_000)]
+    [DataRow(0)]
+    [DataRow(1)]
+    public async Task DisposingACloneWithABlockedSend_WakesItWithObjectDisposedWhileOtherClonesStayOpen(int capacity)
+    {
+        var (send, receive) = MemoryChannel.Open<int>(capacity);
+        var clone = send.Clone();
+        for (var i = 0; i < capacity; i++)
+        {
+            Assert.IsTrue(clone.TrySend(i));
+        }
+
+        var blocked = clone.SendAsync(99).AsTask();
+        Assert.IsFalse(blocked.IsCompleted);
+        clone.Dispose();
+        await Assert.ThrowsExactlyAsync<ObjectDisposedException>(() => blocked.WaitAsync(TimeSpan.FromSeconds(1)));
+        Assert.AreEqual(1, send.GetStatistics().OpenSendChannels);
+        var rest = send.SendAsync(7).AsTask();
+        var got = new List<int>();
+        for (var i = 0; i < capacity + 1; i++)
+        {
+            got.Add(await receive.ReceiveAsync());
+        }
+
+        await rest;
+        CollectionAssert.DoesNotContain(got, 99, "the send cancelled by the dispose must not have inserted its item");
+        CollectionAssert.Contains(got, 7);
+    }
+
+    [TestMethod]
+    [Timeout(10_000)]
+    public async Task DisposingACloneWithABlockedReceive_WakesItWithObjectDisposedAndTheItemGoesToAnotherClone()
+    {
+        var (send, receive) = MemoryChannel.Open<int>(0);
+        var clone = receive.Clone();
+        var blocked = clone.ReceiveAsync().AsTask();
+        var enumerated = Task.Run(async () =>
+        {
+            await foreach (var item in clone)
+            {
+                return item;
+            }
+
+            return -1;
+        });
+        clone.Dispose();
+        await Assert.ThrowsExactlyAsync<ObjectDisposedException>(() => blocked.WaitAsync(TimeSpan.FromSeconds(1)));
+        await Assert.ThrowsExactlyAsync<ObjectDisposedException>(() => enumerated.WaitAsync(TimeSpan.FromSeconds(1)));
+        var other = receive.ReceiveAsync().AsTask();
+        await send.SendAsync(5);
+        Assert.AreEqual(5, await other);
+    }
+
+    [TestMethod]
+    [Timeout(10_000)]
+    public async Task CallerCancellation_OnAWaitingSendOrReceive_CarriesTheCallersToken()
+    {
+        var (send, receive) = MemoryChannel.Open<int>(0);
+        using var cts = new CancellationTokenSource();
+        var sending = send.SendAsync(1, cts.Token).AsTask();
+        var otherChannel = MemoryChannel.Open<int>(0);
+        var receiving = otherChannel.Receive.ReceiveAsync(cts.Token).AsTask();
+        cts.Cancel();
+        var sendError = await Assert.ThrowsAsync<OperationCanceledException>(() => sending);
+        var receiveError = await Assert.ThrowsAsync<OperationCanceledException>(() => receiving);
+        Assert.AreEqual(cts.Token, sendError.CancellationToken);
+        Assert.AreEqual(cts.Token, receiveError.CancellationToken);
+        Assert.IsFalse(receive.TryReceive(out _));
+    }
 }
