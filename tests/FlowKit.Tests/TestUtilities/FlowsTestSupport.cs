@@ -12,19 +12,18 @@ internal static class FlowsTestSupport
     /// <summary>Yields until <paramref name="condition"/> holds (the test's [Timeout] turns a hang into a failure).</summary>
     public static async Task WaitUntilAsync(Func<bool> condition)
     {
-        var spins = 0;
         while (!condition())
         {
-            if (++spins % 64 == 0)
-            {
-                await Task.Run(static () => { }).ConfigureAwait(false);
-            }
-            else
-            {
-                await Task.Yield();
-            }
+            await YieldFairlyAsync();
         }
     }
+
+    /// <summary>
+    /// Goes to the back of the thread pool's global queue. <c>Task.Yield</c> and <c>Task.Run</c> from a pool thread queue locally (LIFO),
+    /// so two polling tests could keep both pool threads busy with their own continuations and starve the flows they poll.
+    /// </summary>
+    public static Task YieldFairlyAsync() =>
+        Task.Factory.StartNew(static () => { }, CancellationToken.None, TaskCreationOptions.PreferFairness, TaskScheduler.Default);
 
     /// <summary>Advances <paramref name="time"/> by <paramref name="step"/> until <paramref name="task"/> completes, yielding between steps.</summary>
     public static async Task<TimeSpan> AdvanceUntilAsync(FakeTimeProvider time, Task task, TimeSpan step)
@@ -33,9 +32,9 @@ internal static class FlowsTestSupport
         while (!task.IsCompleted)
         {
             time.Advance(step);
-            for (var i = 0; i < 20 && !task.IsCompleted; i++)
+            for (var i = 0; i < 4 && !task.IsCompleted; i++)
             {
-                await Task.Yield();
+                await YieldFairlyAsync();
             }
         }
 
