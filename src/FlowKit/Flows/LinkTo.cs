@@ -6,6 +6,16 @@ namespace FlowKit;
 
 public static partial class Flow
 {
+    /// <summary>Runs the flow into a Dataflow target: the name the issue and Dataflow users know (<c>source.LinkTo(target)</c>);
+    /// identical to <see cref="LinkToAsync{T}(Flow{T}, ITargetBlock{T}, CancellationToken)"/>.</summary>
+    /// <typeparam name="T">The item type.</typeparam>
+    /// <param name="flow">The flow to run.</param>
+    /// <param name="target">The block to feed.</param>
+    /// <param name="cancellationToken">Stops every stage.</param>
+    /// <returns>A task that completes when every item has been accepted by the target.</returns>
+    public static Task LinkTo<T>(this Flow<T> flow, ITargetBlock<T> target, CancellationToken cancellationToken = default) =>
+        LinkToAsync(flow, target, cancellationToken);
+
     /// <summary>Runs the flow and sends every item to a Dataflow target with <c>SendAsync</c> (so a bounded target gives backpressure);
     /// completes the target at the end, or faults it when the flow fails.</summary>
     /// <typeparam name="T">The item type.</typeparam>

@@ -191,4 +191,17 @@ public sealed class FlowSinkTests
         StringAssert.Contains(ex.Message, "declined");
         await Assert.ThrowsExactlyAsync<FormatException>(() => target.Completion);
     }
+
+    [TestMethod]
+    [Timeout(30_000)]
+    public async Task LinkTo_IsTheSameSinkAsLinkToAsync()
+    {
+        var seen = new List<int>();
+        var target = new ActionBlock<int>(seen.Add, new ExecutionDataflowBlockOptions { BoundedCapacity = 1 });
+
+        await Flow.From(Enumerable.Range(0, 10)).Select(x => x * 2).LinkTo(target);
+        await target.Completion;
+
+        CollectionAssert.AreEqual(Enumerable.Range(0, 10).Select(x => x * 2).ToList(), seen);
+    }
 }
