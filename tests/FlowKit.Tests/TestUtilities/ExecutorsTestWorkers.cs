@@ -38,21 +38,46 @@ internal static class ExecutorsTestWorkers
         }
     }
 
-    /// <summary>Polls until <paramref name="pid"/> is gone. A process that is not our child cannot be awaited, so this is the one
-    /// place executor tests poll the operating system; it returns the time taken, or null past <paramref name="timeout"/>.</summary>
-    public static async Task<TimeSpan?> WaitGoneAsync(int pid, TimeSpan timeout)
+    /// <summary>Waits until <paramref name="pid"/> has exited (a process that is not our child cannot be awaited through
+    /// <see cref="Process"/>, so this uses Linux's pidfd: poll(2) on it returns when the process exits, no sleeping or polling loop).
+    /// Returns the time taken, or null past <paramref name="timeout"/>.</summary>
+    public static Task<TimeSpan?> WaitGoneAsync(int pid, TimeSpan timeout) => Task.Factory.StartNew<TimeSpan?>(() =>
     {
         var watch = Stopwatch.StartNew();
-        while (IsAlive(pid))
+        var fd = PidfdOpen(pid);
+        if (fd < 0)
         {
-            if (watch.Elapsed > timeout)
-            {
-                return null;
-            }
-
-            await Task.Delay(10);
+            // ESRCH: already gone (and reaped).
+            return IsAlive(pid) ? null : watch.Elapsed;
         }
 
-        return watch.Elapsed;
+        try
+        {
+            var poll = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
+            var ready = Poll(ref poll, 1, (int)timeout.TotalMilliseconds);
+            return ready > 0 || !IsAlive(pid) ? watch.Elapsed : null;
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static int PidfdOpen(int pid) => (int)Syscall(434 /* SYS_pidfd_open, x86_64 and arm64 */, pid, 0);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static extern long Syscall(long number, int pid, uint flags);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static extern int Poll(ref PollFd fds, ulong count, int timeoutMilliseconds);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
     }
 }
