@@ -121,8 +121,16 @@ public sealed partial class Subprocess
         var lines = child.StandardOutputLinesAsync(lifetime.Token).GetAsyncEnumerator(lifetime.Token);
         try
         {
-            while (await NextLineAsync(lines, feeder, cancellationToken).ConfigureAwait(false))
+            while (true)
             {
+                // Most lines are already buffered: take them without another state machine per line.
+                var next = lines.MoveNextAsync();
+                var more = next.IsCompletedSuccessfully ? next.Result : await NextLineAsync(next, feeder, cancellationToken).ConfigureAwait(false);
+                if (!more)
+                {
+                    break;
+                }
+
                 yield return lines.Current;
             }
 
@@ -145,11 +153,11 @@ public sealed partial class Subprocess
         }
     }
 
-    private static async ValueTask<bool> NextLineAsync(IAsyncEnumerator<string> lines, Task feeder, CancellationToken callerToken)
+    private static async ValueTask<bool> NextLineAsync(ValueTask<bool> next, Task feeder, CancellationToken callerToken)
     {
         try
         {
-            return await lines.MoveNextAsync().ConfigureAwait(false);
+            return await next.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!callerToken.IsCancellationRequested)
         {
