@@ -107,6 +107,10 @@ internal sealed class FlowRun
     public void CloseOnStop<TItem>(ChannelWriter<TItem> writer) =>
         _closeOnStop.Add(token => writer.TryComplete(new OperationCanceledException("The flow stopped.", token)));
 
+    /// <summary>Runs <paramref name="close"/> when the run stops (before <see cref="Stop"/> returns if it stops the run), to wake a waiter
+    /// that does not watch the token.</summary>
+    public void OnStop(Action<CancellationToken> close) => _closeOnStop.Add(close);
+
     /// <summary>Records a buffer that is not a plain channel (a reorder window, keyed lanes).</summary>
     public void AddBuffer(string stageName, int capacity, Func<int> count) => _buffers.Add(new BufferProbe(stageName, capacity, count));
 
