@@ -16,9 +16,9 @@ internal static class StageEngine
         var run = stage.Run;
         if (options.Parallelism == 1)
         {
-            var channel = run.CreateBuffer<T>(stage.Name, capacity, singleReader: true, singleWriter: true);
-            run.AddSegment(ct => RunSingleAsync(channel.Reader, processor, downstream, ct));
-            return new BufferEmitter<T>(channel.Writer);
+            var buffer = run.CreateStageBuffer<T>(stage.Name, capacity);
+            run.AddSegment(ct => RunSingleAsync(buffer, processor, downstream, ct));
+            return new StageBufferEmitter<T>(buffer);
         }
 
         if (!options.Ordered)
@@ -43,9 +43,9 @@ internal static class StageEngine
         return new OrderedInput<T, TResult>(window);
     }
 
-    private static async Task RunSingleAsync<T, TResult>(ChannelReader<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
+    private static async Task RunSingleAsync<T, TResult>(StageBuffer<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
     {
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (reader.TryRead(out var item))
             {
