@@ -23,6 +23,8 @@ internal sealed class StageBuffer<T>
     private Exception? _error;
     private bool _readerWaiting;
     private bool _writerWaiting;
+    private bool _wakePending;
+    private int _readerNeeds = 1;
     private T _parked = default!;
 
     public StageBuffer(int capacity)
@@ -44,7 +46,7 @@ internal sealed class StageBuffer<T>
             }
 
             Append(item);
-            if (_readerWaiting)
+            if (_readerWaiting && _count >= _readerNeeds)
             {
                 _readerWaiting = false;
                 wake = _readerWaiter;
@@ -76,7 +78,7 @@ internal sealed class StageBuffer<T>
             }
 
             Append(item);
-            if (_readerWaiting)
+            if (_readerWaiting && _count >= _readerNeeds)
             {
                 _readerWaiting = false;
                 wake = _readerWaiter;
@@ -115,31 +117,64 @@ internal sealed class StageBuffer<T>
         return true;
     }
 
-    /// <summary>True when an item can be read, false once the buffer is completed and empty; throws the completion error instead of false.</summary>
-    public ValueTask<bool> WaitToReadAsync()
+    /// <summary>True when an item can be read (or after <see cref="WakeReader"/>), false once the buffer is completed and empty; throws the completion error instead of false.</summary>
+    /// <param name="minCount">Wait until at least this many items are buffered (or the buffer completes, or <see cref="WakeReader"/>): a
+    /// batching reader asks for the rest of its batch so that it is not woken once per item; at most the capacity.</param>
+    public ValueTask<bool> WaitToReadAsync(int minCount = 1)
     {
         lock (_lock)
         {
-            if (_count > 0)
+            if (_count >= minCount)
             {
                 return new ValueTask<bool>(true);
             }
 
             if (_completed)
             {
-                return _error is null ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(_error);
+                return _count > 0 ? new ValueTask<bool>(true)
+                    : _error is null ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(_error);
+            }
+
+            if (_wakePending)
+            {
+                _wakePending = false;
+                return new ValueTask<bool>(true);
             }
 
             _readerWaiter.Core.Reset();
+            _readerNeeds = Math.Min(minCount, _ring.Length);
             _readerWaiting = true;
             return new ValueTask<bool>(_readerWaiter, _readerWaiter.Core.Version);
         }
+    }
+
+    /// <summary>Wakes the reader without an item (its <see cref="WaitToReadAsync"/> returns true and <see cref="TryRead"/> may then fail):
+    /// a timer's way to make the reader look at the clock. If the reader is not waiting, its next wait returns at once, so a tick that
+    /// lands between the reader's look at the clock and its wait is not lost.</summary>
+    public void WakeReader()
+    {
+        Waiter? wake = null;
+        lock (_lock)
+        {
+            if (_readerWaiting)
+            {
+                _readerWaiting = false;
+                wake = _readerWaiter;
+            }
+            else
+            {
+                _wakePending = true;
+            }
+        }
+
+        wake?.Core.SetResult(true);
     }
 
     public bool TryComplete(Exception? error = null)
     {
         Waiter? reader = null;
         Waiter? writer = null;
+        bool hasItems;
         lock (_lock)
         {
             if (_completed)
@@ -149,6 +184,7 @@ internal sealed class StageBuffer<T>
 
             _completed = true;
             _error = error;
+            hasItems = _count > 0;
             if (_readerWaiting)
             {
                 _readerWaiting = false;
@@ -165,8 +201,15 @@ internal sealed class StageBuffer<T>
 
         if (reader is not null)
         {
-            // The reader only waits on an empty buffer, and nothing can be written after completion.
-            Signal(reader, error, false);
+            // Items still buffered (fewer than the reader asked for) are read first; the error, if any, comes once the buffer is empty.
+            if (hasItems)
+            {
+                reader.Core.SetResult(true);
+            }
+            else
+            {
+                Signal(reader, error, false);
+            }
         }
 
         if (writer is not null)
