@@ -73,7 +73,11 @@ internal static class StageEngine
                 var (ok, value) = await processor.ProcessAsync(item, cancellationToken).ConfigureAwait(false);
                 if (ok)
                 {
-                    await shared.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    if (!shared.TryEnterGateSpinning())
+                    {
+                        await shared.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
                     try
                     {
                         // A failure stops the run before the gate opens, so no other worker emits after it.
@@ -126,5 +130,23 @@ internal static class StageEngine
         public readonly SemaphoreSlim Gate = new(1, 1);
         public readonly Emitter<TResult> Downstream = downstream;
         public int Workers = workers;
+
+        /// <summary>Takes the gate without awaiting if it frees within a short spin: a synchronous downstream holds it for a few
+        /// nanoseconds, and a contended <c>WaitAsync</c> allocates a task per item.</summary>
+        public bool TryEnterGateSpinning()
+        {
+            var spinner = default(SpinWait);
+            while (!Gate.Wait(0))
+            {
+                if (spinner.NextSpinWillYield)
+                {
+                    return false;
+                }
+
+                spinner.SpinOnce();
+            }
+
+            return true;
+        }
     }
 }
