@@ -55,96 +55,73 @@ public static partial class Flow
                 return;
             }
 
-            var channel = run.CreateBuffer<T>(stage.Name, size, singleReader: true, singleWriter: true);
-            run.AddSegment(ct => RunTimedAsync(stage, channel.Reader, delay, downstream, ct));
-            upstream.Materialize(run, new BufferEmitter<T>(channel.Writer));
+            var buffer = run.CreateStageBuffer<T>(stage.Name, size);
+            run.AddSegment(ct => RunTimedAsync(stage, buffer, delay, downstream, ct));
+            upstream.Materialize(run, new StageBufferEmitter<T>(buffer));
         }
 
-        private async Task RunTimedAsync(StageContext stage, ChannelReader<T> reader, TimeSpan delay, Emitter<T[]> downstream, CancellationToken cancellationToken)
+        private async Task RunTimedAsync(StageContext stage, StageBuffer<T> reader, TimeSpan delay, Emitter<T[]> downstream, CancellationToken cancellationToken)
         {
-            // One timer per batch, armed on the first wait: the buffer is owned by the run, so stopping the run wakes the wait without
-            // linking the run's token into every wait.
-            var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-            try
+            // One timer per run, armed only when a batch has to wait for more items. When it fires it just wakes the reader, which looks at
+            // the clock: a late tick from an earlier batch is a harmless spurious wake. The buffer is owned by the run, so stopping the run
+            // ends the wait with an OperationCanceledException.
+            using var timer = time.CreateTimer(static s => ((StageBuffer<T>)s!).WakeReader(), reader, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                if (!reader.TryRead(out var first))
                 {
-                    if (!reader.TryRead(out var first))
+                    continue;
+                }
+
+                stage.CountIn();
+                var started = time.GetTimestamp();
+                var batch = new T[size];
+                batch[0] = first;
+                var count = 1;
+                var completed = false;
+                var armed = false;
+                while (count < size)
+                {
+                    if (reader.TryRead(out var item))
                     {
+                        stage.CountIn();
+                        batch[count++] = item;
                         continue;
                     }
 
-                    stage.CountIn();
-                    var started = time.GetTimestamp();
-                    var batch = new T[size];
-                    batch[0] = first;
-                    var count = 1;
-                    var completed = false;
-                    var armed = false;
-                    while (count < size)
+                    var remaining = delay - time.GetElapsedTime(started);
+                    if (remaining <= TimeSpan.Zero)
                     {
-                        if (reader.TryRead(out var item))
-                        {
-                            stage.CountIn();
-                            batch[count++] = item;
-                            continue;
-                        }
-
-                        if (!armed)
-                        {
-                            var remaining = delay - time.GetElapsedTime(started);
-                            if (remaining <= TimeSpan.Zero)
-                            {
-                                break;
-                            }
-
-                            timeout.CancelAfter(remaining);
-                            armed = true;
-                        }
-
-                        if (timeout.IsCancellationRequested)
-                        {
-                            break;
-                        }
-
-                        try
-                        {
-                            if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
-                            {
-                                completed = true;
-                                break;
-                            }
-                        }
-                        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                        {
-                            // maxDelay has passed since the batch's first item.
-                            break;
-                        }
+                        // maxDelay has passed since the batch's first item.
+                        break;
                     }
 
-                    if (armed && !timeout.TryReset())
+                    if (!armed)
                     {
-                        timeout.Dispose();
-                        timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+                        timer.Change(remaining, Timeout.InfiniteTimeSpan);
+                        armed = true;
                     }
 
-                    if (count < size)
+                    // Wake for the rest of the batch, the deadline or the end, not for every item.
+                    if (!await reader.WaitToReadAsync(size - count).ConfigureAwait(false))
                     {
-                        Array.Resize(ref batch, count);
-                    }
-
-                    cancellationToken.ThrowIfCancellationRequested();
-                    stage.CountOut();
-                    await downstream.EmitAsync(batch, cancellationToken).ConfigureAwait(false);
-                    if (completed)
-                    {
+                        completed = true;
                         break;
                     }
                 }
-            }
-            finally
-            {
-                timeout.Dispose();
+
+                if (count < size)
+                {
+                    Array.Resize(ref batch, count);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                stage.CountOut();
+                await downstream.EmitAsync(batch, cancellationToken).ConfigureAwait(false);
+                if (completed)
+                {
+                    break;
+                }
             }
 
             await downstream.CompleteAsync(cancellationToken).ConfigureAwait(false);

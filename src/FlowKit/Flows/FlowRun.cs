@@ -102,10 +102,24 @@ internal sealed class FlowRun
         return channel;
     }
 
+    /// <summary>Creates the single-reader, single-writer buffer in front of a one-worker stage and records it as one of the run's buffers;
+    /// stopping the run completes it with an <see cref="OperationCanceledException"/>.</summary>
+    public StageBuffer<TItem> CreateStageBuffer<TItem>(string stageName, int capacity)
+    {
+        var buffer = new StageBuffer<TItem>(capacity);
+        AddBuffer(stageName, capacity, () => buffer.Count);
+        _closeOnStop.Add(token => buffer.TryComplete(new OperationCanceledException("The flow stopped.", token)));
+        return buffer;
+    }
+
     /// <summary>Completes <paramref name="writer"/> with an <see cref="OperationCanceledException"/> when the run stops, so its readers and blocked
     /// writers wake up without each registering on the token.</summary>
     public void CloseOnStop<TItem>(ChannelWriter<TItem> writer) =>
         _closeOnStop.Add(token => writer.TryComplete(new OperationCanceledException("The flow stopped.", token)));
+
+    /// <summary>Runs <paramref name="close"/> when the run stops (before <see cref="Stop"/> returns if it stops the run), to wake a waiter
+    /// that does not watch the token.</summary>
+    public void OnStop(Action<CancellationToken> close) => _closeOnStop.Add(close);
 
     /// <summary>Records a buffer that is not a plain channel (a reorder window, keyed lanes).</summary>
     public void AddBuffer(string stageName, int capacity, Func<int> count) => _buffers.Add(new BufferProbe(stageName, capacity, count));

@@ -1,22 +1,29 @@
 using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 
 namespace FlowKit.Flows;
 
 /// <summary>
 /// The reorder window of an ordered parallel stage. The upstream takes a window slot per item (so at most <see cref="Size"/> items are between
-/// admission and emission) and tags it with a sequence number; workers process items in any order and park results in the ring; whoever holds
-/// the gate emits the ready prefix in sequence order.
+/// admission and emission) and tags it with a sequence number; workers process items in any order and park results in the ring; one worker
+/// at a time (whoever raised the drain request count from zero) emits the ready prefix in sequence order.
 /// </summary>
-internal sealed class OrderedWindow<T, TResult>
+/// <remarks>
+/// Nothing here allocates per item: the free-slot count is an int, the single producer waits on a reusable value-task source and is woken
+/// only once a quarter of the window is free again (so a full window does not wake it once per item), and the drain needs no lock.
+/// </remarks>
+internal sealed class OrderedWindow<T, TResult> : IValueTaskSource
 {
-    private readonly SemaphoreSlim _free;
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Slot[] _slots;
     private readonly Channel<(long Sequence, T Item)> _channel;
+    private readonly int _wakeThreshold;
+    private readonly FlowRun _run;
+    private ManualResetValueTaskSourceCore<bool> _admission = new() { RunContinuationsAsynchronously = true };
+    private int _free;
+    private int _producerWaiting;
+    private int _drainRequests;
     private long _admitted;
     private long _next;
-
-    private readonly FlowRun _run;
 
     public OrderedWindow(FlowRun run, int size, Emitter<TResult> downstream, int workers)
     {
@@ -24,12 +31,14 @@ internal sealed class OrderedWindow<T, TResult>
         Size = size;
         Downstream = downstream;
         Workers = workers;
-        _free = new SemaphoreSlim(size, size);
+        _free = size;
+        _wakeThreshold = Math.Max(1, size / 4);
         _slots = new Slot[size];
 
         // Admission is bounded by the window, so this channel never holds more than Size items.
         _channel = Channel.CreateUnbounded<(long, T)>(new UnboundedChannelOptions { SingleWriter = true });
         run.CloseOnStop(_channel.Writer);
+        run.OnStop(WakeProducerOnStop);
     }
 
     public int Size { get; }
@@ -41,11 +50,11 @@ internal sealed class OrderedWindow<T, TResult>
     // A field, not a property: the workers decrement it with Interlocked.
     public int Workers;
 
-    public int InUse() => Size - _free.CurrentCount;
+    public int InUse() => Size - Volatile.Read(ref _free);
 
     public ValueTask AdmitAsync(T item, CancellationToken cancellationToken)
     {
-        if (_free.Wait(0, CancellationToken.None))
+        if (TryTakeSlot())
         {
             _channel.Writer.TryWrite((_admitted++, item));
             return default;
@@ -63,25 +72,37 @@ internal sealed class OrderedWindow<T, TResult>
         Volatile.Write(ref slot.State, ok ? Slot.Ready : Slot.Dropped);
     }
 
-    public async ValueTask DrainAsync(CancellationToken cancellationToken)
+    /// <summary>Emits the ready prefix. If another worker is draining, it returns at once: that worker drains again before it stops,
+    /// so the result just placed is not left behind.</summary>
+    public ValueTask DrainAsync(CancellationToken cancellationToken) =>
+        Interlocked.Increment(ref _drainRequests) == 1 ? DrainCoreAsync(cancellationToken) : default;
+
+    private async ValueTask DrainCoreAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            var requests = 1;
             while (true)
             {
-                var index = _next % Size;
+                var index = (int)(_next % Size);
                 var state = Volatile.Read(ref _slots[index].State);
                 if (state == Slot.Empty)
                 {
-                    return;
+                    // Done unless another worker asked for a drain meanwhile (it placed a result after we looked).
+                    requests = Interlocked.Add(ref _drainRequests, -requests);
+                    if (requests == 0)
+                    {
+                        return;
+                    }
+
+                    continue;
                 }
 
                 var value = _slots[index].Value;
                 _slots[index].Value = default!;
                 Volatile.Write(ref _slots[index].State, Slot.Empty);
                 _next++;
-                _free.Release();
+                ReleaseSlot();
                 if (state == Slot.Ready)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -91,21 +112,72 @@ internal sealed class OrderedWindow<T, TResult>
         }
         catch (Exception ex) when (!StageContext.IsStopping(ex, cancellationToken))
         {
-            // A failure stops the run before the gate opens, so no other worker emits after it.
+            // A failure stops the run; the drain request count stays raised, so no other worker emits after it.
             _run.Stop();
             throw;
         }
-        finally
+    }
+
+    private bool TryTakeSlot()
+    {
+        var free = Volatile.Read(ref _free);
+        while (free > 0)
         {
-            _gate.Release();
+            var seen = Interlocked.CompareExchange(ref _free, free - 1, free);
+            if (seen == free)
+            {
+                return true;
+            }
+
+            free = seen;
+        }
+
+        return false;
+    }
+
+    private void ReleaseSlot()
+    {
+        if (Interlocked.Increment(ref _free) >= _wakeThreshold && Volatile.Read(ref _producerWaiting) == 1
+            && Interlocked.Exchange(ref _producerWaiting, 0) == 1)
+        {
+            _admission.SetResult(true);
+        }
+    }
+
+    private void WakeProducerOnStop(CancellationToken token)
+    {
+        if (Interlocked.Exchange(ref _producerWaiting, 0) == 1)
+        {
+            _admission.SetException(new OperationCanceledException("The flow stopped.", token));
         }
     }
 
     private async ValueTask AdmitSlowAsync(T item, CancellationToken cancellationToken)
     {
-        await _free.WaitAsync(cancellationToken).ConfigureAwait(false);
+        while (!TryTakeSlot())
+        {
+            _admission.Reset();
+            Interlocked.Exchange(ref _producerWaiting, 1);
+
+            // Look again after announcing the wait: a slot freed (or a stop) before the announcement would not wake us.
+            if ((Volatile.Read(ref _free) > 0 || cancellationToken.IsCancellationRequested) && Interlocked.Exchange(ref _producerWaiting, 0) == 1)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                continue;
+            }
+
+            await new ValueTask(this, _admission.Version).ConfigureAwait(false);
+        }
+
         _channel.Writer.TryWrite((_admitted++, item));
     }
+
+    void IValueTaskSource.GetResult(short token) => _admission.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _admission.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _admission.OnCompleted(continuation, state, token, flags);
 
     private struct Slot
     {

@@ -16,9 +16,9 @@ internal static class StageEngine
         var run = stage.Run;
         if (options.Parallelism == 1)
         {
-            var channel = run.CreateBuffer<T>(stage.Name, capacity, singleReader: true, singleWriter: true);
-            run.AddSegment(ct => RunSingleAsync(channel.Reader, processor, downstream, ct));
-            return new BufferEmitter<T>(channel.Writer);
+            var buffer = run.CreateStageBuffer<T>(stage.Name, capacity);
+            run.AddSegment(ct => RunSingleAsync(buffer, processor, downstream, ct));
+            return new StageBufferEmitter<T>(buffer);
         }
 
         if (!options.Ordered)
@@ -43,9 +43,9 @@ internal static class StageEngine
         return new OrderedInput<T, TResult>(window);
     }
 
-    private static async Task RunSingleAsync<T, TResult>(ChannelReader<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
+    private static async Task RunSingleAsync<T, TResult>(StageBuffer<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
     {
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (reader.TryRead(out var item))
             {
@@ -73,7 +73,11 @@ internal static class StageEngine
                 var (ok, value) = await processor.ProcessAsync(item, cancellationToken).ConfigureAwait(false);
                 if (ok)
                 {
-                    await shared.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    if (!shared.TryEnterGateSpinning())
+                    {
+                        await shared.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
                     try
                     {
                         // A failure stops the run before the gate opens, so no other worker emits after it.
@@ -126,5 +130,23 @@ internal static class StageEngine
         public readonly SemaphoreSlim Gate = new(1, 1);
         public readonly Emitter<TResult> Downstream = downstream;
         public int Workers = workers;
+
+        /// <summary>Takes the gate without awaiting if it frees within a short spin: a synchronous downstream holds it for a few
+        /// nanoseconds, and a contended <c>WaitAsync</c> allocates a task per item.</summary>
+        public bool TryEnterGateSpinning()
+        {
+            var spinner = default(SpinWait);
+            while (!Gate.Wait(0))
+            {
+                if (spinner.NextSpinWillYield)
+                {
+                    return false;
+                }
+
+                spinner.SpinOnce();
+            }
+
+            return true;
+        }
     }
 }
