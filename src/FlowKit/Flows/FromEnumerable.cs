@@ -54,7 +54,13 @@ public static partial class Flow
                     }
 
                     stage.CountOut();
-                    await downstream.EmitAsync(item, cancellationToken).ConfigureAwait(false);
+
+                    // A fused chain completes synchronously: skip the awaiter when there is nothing to wait for.
+                    var emitted = downstream.EmitAsync(item, cancellationToken);
+                    if (!emitted.IsCompletedSuccessfully)
+                    {
+                        await emitted.ConfigureAwait(false);
+                    }
                 }
             }
 
