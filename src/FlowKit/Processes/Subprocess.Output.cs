@@ -57,6 +57,9 @@ public sealed partial class Subprocess
         return Pumps(_stderr, "standard error").ReadToEndAsync(maxBytes, cancellationToken);
     }
 
+    /// <summary>Completes when standard error has been read to its end (so <see cref="StandardErrorTail"/> holds the last bytes).</summary>
+    internal Task StandardErrorDrained => _stderr?.Completion ?? Task.CompletedTask;
+
     /// <summary>Waits until the drain tasks have read standard output and error to their end (the child and everything that shares its pipes closed them).</summary>
     internal Task OutputCompletion => Task.WhenAll(_stdout?.Completion ?? Task.CompletedTask, _stderr?.Completion ?? Task.CompletedTask);
 

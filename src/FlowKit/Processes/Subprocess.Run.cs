@@ -66,6 +66,12 @@ public sealed partial class Subprocess
             throw new OperationCanceledException($"Running '{fileName}' was cancelled; the child was stopped.", cancellationToken);
         }
 
+        if (effective.StandardError != SubprocessOutput.Pipe)
+        {
+            // The exit can be seen before the last bytes of standard error have been drained into the tail: wait for its end of file.
+            await child.StandardErrorDrained.WaitAsync(lifetime.Token).ConfigureAwait(false);
+        }
+
         var errorText = effective.StandardError == SubprocessOutput.Pipe ? stderr.Result : child.StandardErrorTail;
         if (check && code != 0)
         {
@@ -138,6 +144,7 @@ public sealed partial class Subprocess
             var code = await child.WaitForExitAsync(lifetime.Token).ConfigureAwait(false);
             if (check && code != 0)
             {
+                await child.StandardErrorDrained.WaitAsync(lifetime.Token).ConfigureAwait(false);
                 throw new SubprocessException(fileName, code, child.StandardErrorTail);
             }
         }

@@ -31,6 +31,19 @@ public sealed class SubprocessRunTests
     }
 
     [TestMethod]
+    [Timeout(60_000)]
+    public async Task RunAsync_NonZeroExit_StderrTailIsCompleteEveryTime()
+    {
+        // Regression: the exit used to be seen before the stderr drain had read the last bytes, leaving the tail empty.
+        for (var i = 0; i < 100; i++)
+        {
+            var ex = await Assert.ThrowsExactlyAsync<SubprocessException>(() =>
+                Subprocess.RunAsync("sh", ["-c", "echo 'last words' >&2; exit 2"]));
+            Assert.AreEqual("last words\n", ex.StandardErrorTail, $"iteration {i}");
+        }
+    }
+
+    [TestMethod]
     [Timeout(20_000)]
     public async Task RunAsync_CheckOff_ReturnsNonZeroCode()
     {
