@@ -14,9 +14,10 @@ public sealed class QueueCancellationLeakTests
 {
     private const int Operations = 10_000;
 
-    // A leak keeps every tracked object (hundreds). Measured here: 0 almost always, and now and then exactly 1 random object, for the
-    // Channel<T>-backed kinds as much as for our own waiters: a stale slot in an idle thread-pool thread, not growth.
-    private const int StaleSlotTolerance = 1;
+    // A leak keeps every tracked object (990 of them). Measured here: 0 almost always, now and then 1 and once 2 (a full CI run on a
+    // busy box), for the Channel<T>-backed kinds as much as for our own waiters: stale slots in idle thread-pool threads (one per
+    // thread at most), not growth. The bound allows a few such slots and still fails any real leak by two orders of magnitude.
+    private const int StaleSlotTolerance = 4;
 
     public static IEnumerable<object[]> Kinds => [["fifo"], ["priority"], ["lifo"], ["channel-rendezvous"], ["channel"]];
 
