@@ -54,6 +54,19 @@ public class CatLinesBenchmarks
     }
 
     [Benchmark]
+    public async Task<long> Subprocess_PipeLines_FromArray()
+    {
+        // The same input as the baseline: a plain array, fed without an async enumerator per line.
+        long count = 0;
+        await foreach (var _ in Subprocess.PipeLinesAsync(_lines, "cat"))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    [Benchmark]
     public async Task<long> Subprocess_PipeLines()
     {
         long count = 0;

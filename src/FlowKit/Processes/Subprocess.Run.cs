@@ -106,11 +106,34 @@ public sealed partial class Subprocess
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentException.ThrowIfNullOrEmpty(fileName);
-        return PipeLinesCoreAsync(input, fileName, args, options, cancellationToken);
+        return PipeLinesCoreAsync((child, lifetime) => FeedAsync(child, lifetime, ct => WriteLinesAsync(child, input, ct)), fileName, args, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Uses a child as a pipeline stage fed from an in-memory sequence (an array, <c>File.ReadLines</c>): like the
+    /// <see cref="IAsyncEnumerable{T}"/> overload, without an async enumerator per input line.
+    /// </summary>
+    /// <param name="input">The lines to send (without terminators).</param>
+    /// <param name="fileName">The program.</param>
+    /// <param name="args">Its arguments.</param>
+    /// <param name="options">How to run it; standard input and output are always pipes here.</param>
+    /// <param name="cancellationToken">Stops the child and the enumeration.</param>
+    /// <returns>The child's output lines.</returns>
+    /// <exception cref="SubprocessException">The child exited with a non-zero code.</exception>
+    public static IAsyncEnumerable<string> PipeLinesAsync(
+        IEnumerable<string> input,
+        string fileName,
+        IEnumerable<string>? args = null,
+        SubprocessOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        return PipeLinesCoreAsync((child, lifetime) => FeedAsync(child, lifetime, ct => WriteLinesAsync(child, input, ct)), fileName, args, options, cancellationToken);
     }
 
     private static async IAsyncEnumerable<string> PipeLinesCoreAsync(
-        IAsyncEnumerable<string> input,
+        Func<Subprocess, CancellationTokenSource, Task> feed,
         string fileName,
         IEnumerable<string>? args,
         SubprocessOptions? options,
@@ -123,7 +146,7 @@ public sealed partial class Subprocess
 
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await using var child = Start(fileName, args, effective, lifetime.Token);
-        var feeder = FeedLinesAsync(child, input, lifetime);
+        var feeder = feed(child, lifetime);
         var lines = child.StandardOutputLinesAsync(lifetime.Token).GetAsyncEnumerator(lifetime.Token);
         try
         {
@@ -174,15 +197,36 @@ public sealed partial class Subprocess
         }
     }
 
-    private static async Task FeedLinesAsync(Subprocess child, IAsyncEnumerable<string> input, CancellationTokenSource lifetime)
+    private static async Task WriteLinesAsync(Subprocess child, IAsyncEnumerable<string> input, CancellationToken cancellationToken)
+    {
+        await foreach (var line in input.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var written = child.StandardInput.WriteLineAsync(line, cancellationToken);
+            if (!written.IsCompletedSuccessfully)
+            {
+                await written.ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task WriteLinesAsync(Subprocess child, IEnumerable<string> input, CancellationToken cancellationToken)
+    {
+        foreach (var line in input)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var written = child.StandardInput.WriteLineAsync(line, cancellationToken);
+            if (!written.IsCompletedSuccessfully)
+            {
+                await written.ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task FeedAsync(Subprocess child, CancellationTokenSource lifetime, Func<CancellationToken, Task> writeAll)
     {
         try
         {
-            await foreach (var line in input.WithCancellation(lifetime.Token).ConfigureAwait(false))
-            {
-                await child.StandardInput.WriteLineAsync(line, lifetime.Token).ConfigureAwait(false);
-            }
-
+            await writeAll(lifetime.Token).ConfigureAwait(false);
             await child.StandardInput.CloseAsync(lifetime.Token).ConfigureAwait(false);
         }
         catch (SubprocessInputClosedException)

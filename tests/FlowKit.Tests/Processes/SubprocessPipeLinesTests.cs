@@ -118,10 +118,31 @@ public sealed class SubprocessPipeLinesTests
     }
 
     [TestMethod]
+    [Timeout(20_000)]
+    public async Task PipeLines_FromAnArray_SortsThroughTheChild()
+    {
+        var input = Enumerable.Range(1, 20_000).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var output = await Subprocess.PipeLinesAsync(input, "sort", ["-n", "-r"]).ToListAsync();
+        CollectionAssert.AreEqual(input.Reverse().ToList(), output);
+    }
+
+    [TestMethod]
+    [Timeout(20_000)]
+    public async Task PipeLines_FromAnArray_ChildFails_ThrowsWithTail()
+    {
+        var ex = await Assert.ThrowsExactlyAsync<SubprocessException>(async () =>
+            await Subprocess.PipeLinesAsync(new[] { "a", "b" }, "sh", ["-c", "cat >/dev/null; echo nope >&2; exit 5"]).ToListAsync());
+        Assert.AreEqual(5, ex.ExitCode);
+        Assert.AreEqual("nope\n", ex.StandardErrorTail);
+    }
+
+    [TestMethod]
     [Timeout(10_000)]
     public void PipeLines_NullInput_Throws()
     {
-        Assert.ThrowsExactly<ArgumentNullException>(() => Subprocess.PipeLinesAsync(null!, "cat"));
+        Assert.ThrowsExactly<ArgumentNullException>(() => Subprocess.PipeLinesAsync((IAsyncEnumerable<string>)null!, "cat"));
+        Assert.ThrowsExactly<ArgumentNullException>(() => Subprocess.PipeLinesAsync((IEnumerable<string>)null!, "cat"));
+        Assert.ThrowsExactly<ArgumentException>(() => Subprocess.PipeLinesAsync(Array.Empty<string>(), string.Empty));
         Assert.ThrowsExactly<ArgumentException>(() => Subprocess.PipeLinesAsync(AsyncEnumerable.Empty<string>(), string.Empty));
     }
 
