@@ -7,62 +7,7 @@ namespace FlowKit.Processes;
 /// <summary>The reading side: lines, chunks and whole text out of the pipe, one reader at a time.</summary>
 internal sealed partial class OutputPump
 {
-    public async IAsyncEnumerable<string> ReadLinesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var reader = EnterReader();
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                var consumed = buffer.Start;
-                try
-                {
-                    while (TryTakeLine(ref buffer, out var line))
-                    {
-                        consumed = buffer.Start;
-                        yield return line;
-                    }
-
-                    // Keep a partial line aside and consume it, so a line longer than the buffer limit cannot stall the pipe.
-                    if (!buffer.IsEmpty)
-                    {
-                        if (_pending.WrittenCount + buffer.Length > _maxLineLength)
-                        {
-                            throw new InvalidDataException($"A line of the child's {_streamName} is longer than MaxLineLength ({_maxLineLength} bytes).");
-                        }
-
-                        foreach (var segment in buffer)
-                        {
-                            _pending.Write(segment.Span);
-                        }
-
-                        consumed = buffer.End;
-                    }
-                }
-                finally
-                {
-                    reader.AdvanceTo(consumed);
-                }
-
-                if (result.IsCompleted)
-                {
-                    if (_pending.WrittenCount > 0)
-                    {
-                        var last = Decode(ReadOnlySpan<byte>.Empty);
-                        yield return last;
-                    }
-
-                    yield break;
-                }
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref _readerActive, 0);
-        }
-    }
+    public IAsyncEnumerable<string> ReadLinesAsync(CancellationToken cancellationToken) => new LineEnumerable(this, cancellationToken);
 
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadChunksAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -184,5 +129,33 @@ internal sealed partial class OutputPump
         }
 
         return bytes.Length > 0 && bytes[^1] == (byte)'\r' ? _encoding.GetString(bytes[..^1]) : _encoding.GetString(bytes);
+    }
+
+    private sealed class LineEnumerable(OutputPump pump, CancellationToken cancellationToken) : IAsyncEnumerable<string>
+    {
+        public IAsyncEnumerator<string> GetAsyncEnumerator(CancellationToken enumeratorToken = default)
+        {
+            if (!enumeratorToken.CanBeCanceled || enumeratorToken == cancellationToken)
+            {
+                return pump.OpenLineReader(cancellationToken);
+            }
+
+            if (!cancellationToken.CanBeCanceled)
+            {
+                return pump.OpenLineReader(enumeratorToken);
+            }
+
+            // Both tokens apply (as with [EnumeratorCancellation]); the reader disposes the link when it is disposed.
+            var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, enumeratorToken);
+            try
+            {
+                return pump.OpenLineReader(linked.Token, linked);
+            }
+            catch
+            {
+                linked.Dispose();
+                throw;
+            }
+        }
     }
 }
