@@ -160,7 +160,8 @@ public sealed class SubprocessStopTests
     public async Task SendSignal_SighupOnlyAfterReadyLine_ChildReportsIt()
     {
         var sw = Stopwatch.StartNew();
-        await using var p = Subprocess.Start("sh", ["-c", "trap 'echo got-hup; exit 0' HUP; echo ready; while :; do sleep 0.05; done"]);
+        // env resets SIGHUP to its default first: a shell cannot trap a signal that was ignored when it started (as under nohup).
+        await using var p = Subprocess.Start("env", ["--default-signal=HUP", "sh", "-c", "trap 'echo got-hup; exit 0' HUP; echo ready; while :; do sleep 0.05; done"]);
         await using var lines = p.StandardOutputLinesAsync().GetAsyncEnumerator();
         Assert.IsTrue(await lines.MoveNextAsync());
         Assert.AreEqual("ready", lines.Current);
