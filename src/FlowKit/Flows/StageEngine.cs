@@ -50,10 +50,17 @@ internal static class StageEngine
             while (reader.TryRead(out var item))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var (ok, value) = await processor.ProcessAsync(item, cancellationToken).ConfigureAwait(false);
+
+                // Most items complete synchronously (a cached or in-memory step, a downstream buffer with room): skip the awaiters then.
+                var processing = processor.ProcessAsync(item, cancellationToken);
+                var (ok, value) = processing.IsCompletedSuccessfully ? processing.Result : await processing.ConfigureAwait(false);
                 if (ok)
                 {
-                    await downstream.EmitAsync(value, cancellationToken).ConfigureAwait(false);
+                    var emitted = downstream.EmitAsync(value, cancellationToken);
+                    if (!emitted.IsCompletedSuccessfully)
+                    {
+                        await emitted.ConfigureAwait(false);
+                    }
                 }
             }
 
