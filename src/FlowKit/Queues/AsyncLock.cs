@@ -1,3 +1,4 @@
+using FlowKit.Internal;
 using System.Diagnostics;
 
 namespace FlowKit;
@@ -36,7 +37,7 @@ public sealed class AsyncLock
             return ValueTask.FromCanceled<IAsyncDisposable>(cancellationToken);
         }
 
-        return _slot.Wait(0) ? new ValueTask<IAsyncDisposable>(new Releaser(this)) : AcquireSlowAsync(cancellationToken);
+        return _slot.Wait(0) ? new ValueTask<IAsyncDisposable>(new SemaphoreReleaser(_slot)) : AcquireSlowAsync(cancellationToken);
     }
 
     /// <summary>Acquires the lock if it is free now.</summary>
@@ -44,7 +45,7 @@ public sealed class AsyncLock
     /// <returns>True if the lock was acquired.</returns>
     public bool TryAcquire([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IAsyncDisposable? releaser)
     {
-        releaser = _slot.Wait(0) ? new Releaser(this) : null;
+        releaser = _slot.Wait(0) ? new SemaphoreReleaser(_slot) : null;
         return releaser is not null;
     }
 
@@ -70,25 +71,6 @@ public sealed class AsyncLock
             Interlocked.Decrement(ref _waiting);
         }
 
-        return new Releaser(this);
-    }
-
-    private sealed class Releaser(AsyncLock owner) : IAsyncDisposable, IDisposable
-    {
-        private int _released;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
-            {
-                owner._slot.Release();
-            }
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            Dispose();
-            return default;
-        }
+        return new SemaphoreReleaser(_slot);
     }
 }

@@ -1,3 +1,4 @@
+using FlowKit.Internal;
 using System.Diagnostics;
 
 namespace FlowKit;
@@ -52,7 +53,7 @@ public sealed class CapacityLimiter
             return ValueTask.FromCanceled<IAsyncDisposable>(cancellationToken);
         }
 
-        return _tokens.Wait(0) ? new ValueTask<IAsyncDisposable>(new Releaser(_tokens)) : AcquireSlowAsync(cancellationToken);
+        return _tokens.Wait(0) ? new ValueTask<IAsyncDisposable>(new SemaphoreReleaser(_tokens)) : AcquireSlowAsync(cancellationToken);
     }
 
     /// <summary>Borrows a token if one is free now (Trio's <c>acquire_nowait</c>).</summary>
@@ -60,7 +61,7 @@ public sealed class CapacityLimiter
     /// <returns>True if a token was borrowed.</returns>
     public bool TryAcquire([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IAsyncDisposable? releaser)
     {
-        releaser = _tokens.Wait(0) ? new Releaser(_tokens) : null;
+        releaser = _tokens.Wait(0) ? new SemaphoreReleaser(_tokens) : null;
         return releaser is not null;
     }
 
@@ -80,25 +81,6 @@ public sealed class CapacityLimiter
             Interlocked.Decrement(ref _waiting);
         }
 
-        return new Releaser(_tokens);
-    }
-
-    private sealed class Releaser(SemaphoreSlim tokens) : IAsyncDisposable, IDisposable
-    {
-        private int _released;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
-            {
-                tokens.Release();
-            }
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            Dispose();
-            return default;
-        }
+        return new SemaphoreReleaser(_tokens);
     }
 }
