@@ -132,6 +132,8 @@ public static partial class Flow
             private T[] _batch = new T[size];
             private int _count;
 
+            public override DeferredWakeTarget? WakeTarget => next.WakeTarget;
+
             public override ValueTask EmitAsync(T item, CancellationToken cancellationToken)
             {
                 stage.CountIn();

@@ -11,6 +11,10 @@ internal abstract class Emitter<T>
     public abstract ValueTask EmitAsync(T item, CancellationToken cancellationToken);
 
     public abstract ValueTask CompleteAsync(CancellationToken cancellationToken);
+
+    /// <summary>The buffer this emitter's chain writes into synchronously, if that buffer lets its writer batch wake-ups (see
+    /// <see cref="WakeBatcher"/>); null (the default) for anything else. Only emitters that pass each item straight on forward it.</summary>
+    public virtual DeferredWakeTarget? WakeTarget => null;
 }
 
 /// <summary>

@@ -33,6 +33,8 @@ public static partial class Flow
                 throw SourceFailed(stage, ex);
             }
 
+            // Wake-ups of the next stage are batched: the loop below waits for nothing but a full downstream, which announces itself.
+            var wakes = new WakeBatcher(downstream.WakeTarget);
             using (e)
             {
                 while (true)
@@ -59,8 +61,11 @@ public static partial class Flow
                     var emitted = downstream.EmitAsync(item, cancellationToken);
                     if (!emitted.IsCompletedSuccessfully)
                     {
+                        wakes.Flush();
                         await emitted.ConfigureAwait(false);
                     }
+
+                    wakes.AfterEmit();
                 }
             }
 

@@ -72,6 +72,8 @@ public static partial class Flow
 
         private sealed class FusedSelect(StageContext stage, Func<T, TResult> selector, Emitter<TResult> next) : Emitter<T>
         {
+            public override DeferredWakeTarget? WakeTarget => next.WakeTarget;
+
             public override ValueTask EmitAsync(T item, CancellationToken cancellationToken)
             {
                 stage.CountIn();

@@ -1,119 +1,120 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using System.Threading.Tasks.Sources;
 
 namespace FlowKit.Flows;
 
 /// <summary>
-/// The bounded single-reader, single-writer buffer in front of a one-worker stage: a ring under a lock, like a bounded channel, but a writer
-/// blocked on a full buffer is woken only once the reader has drained it to half (not once per freed slot, which made a full pipeline hop
-/// threads for every item), and both waits reuse one value-task source each, so nothing is allocated per wait.
+/// What a writer that batches its wake-ups sees of the buffer at the end of its emitter chain: whether the reader is parked (so items it
+/// wrote since may not be announced yet) and how to announce them. See <see cref="WakeBatcher"/>.
+/// </summary>
+internal abstract class DeferredWakeTarget
+{
+    /// <summary>1 while the reader is parked; whoever moves it back to 0 (by compare-exchange) owns completing the reader's wait.</summary>
+    private protected int _readerWaiting;
+
+    /// <summary>Whether the reader is parked: right after a batched write this means the write was held back.</summary>
+    public bool HasWaitingReader => Volatile.Read(ref _readerWaiting) != 0;
+
+    /// <summary>Called once by the single writer before its first write: from then on a write may leave a parked reader unannounced until a
+    /// batch's worth is buffered, the buffer fills, or <see cref="Flush"/>. The writer promises to flush before it waits for anything.</summary>
+    public abstract void DeferWakes();
+
+    /// <summary>Wakes a parked reader if what it waits for has been written.</summary>
+    public abstract void Flush();
+}
+
+/// <summary>
+/// The bounded single-reader, single-writer buffer in front of a one-worker stage: a lock-free ring whose reader and writer positions live
+/// on separate cache lines and are read across only when a side runs out (room or items). A writer blocked on a full buffer is woken only
+/// once the reader has drained it to half, and a writer that batches its wake-ups (<see cref="DeferWakes"/>) wakes a parked reader once a
+/// quarter of the capacity is buffered or it flushes, so a busy pipeline hops threads once per batch, not once per item. Both waits reuse one
+/// value-task source each, so nothing is allocated per wait.
 /// </summary>
 /// <remarks>Completing it with an error (the run stopping) lets the reader drain what is left, then throws that error from
-/// <see cref="WaitToReadAsync"/>; a blocked or later writer gets it at once.</remarks>
-internal sealed class StageBuffer<T>
+/// <see cref="WaitToReadAsync"/>; a blocked or later writer gets it at once. Parking follows one rule on both sides: announce the wait
+/// (an interlocked write), then look again at what it waits for and un-park itself if it is there, so of two threads racing to park and to
+/// wake, at least one sees the other.</remarks>
+internal sealed class StageBuffer<T> : DeferredWakeTarget
 {
-    private readonly object _lock = new();
+    private static readonly object CompletedWithoutError = new();
+
     private readonly T[] _ring;
+    private readonly int _mask;
+    private readonly int _capacity;
     private readonly int _wakeWriterAt;
+    private readonly int _wakeReaderAt;
     private readonly Waiter _readerWaiter = new();
     private readonly Waiter _writerWaiter = new();
-    private int _head;
-    private int _count;
-    private bool _completed;
-    private Exception? _error;
-    private bool _readerWaiting;
-    private bool _writerWaiting;
-    private bool _wakePending;
+    private StageBufferPositions _positions;
+    private int _writerWaiting;
+    private int _wakePending;
     private int _readerNeeds = 1;
-    private T _parked = default!;
+    private bool _deferWakes;
+    private object? _completion;
 
     public StageBuffer(int capacity)
     {
-        _ring = new T[capacity];
+        _capacity = capacity;
+        _ring = new T[(int)BitOperations.RoundUpToPowerOf2((uint)capacity)];
+        _mask = _ring.Length - 1;
         _wakeWriterAt = capacity / 2;
+        _wakeReaderAt = Math.Max(1, capacity / 4);
     }
 
-    public int Count => Volatile.Read(ref _count);
+    /// <summary>The items buffered now (a snapshot for metrics).</summary>
+    public int Count => (int)Math.Clamp(Volatile.Read(ref _positions.Tail) - Volatile.Read(ref _positions.Head), 0, _capacity);
 
-    public bool TryWrite(T item)
+    public override void DeferWakes() => _deferWakes = true;
+
+    public override void Flush()
     {
-        Waiter? wake = null;
-        lock (_lock)
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _readerWaiting) != 0 && Volatile.Read(ref _positions.Tail) - Volatile.Read(ref _positions.Head) >= Volatile.Read(ref _readerNeeds))
         {
-            if (_completed || _count == _ring.Length)
-            {
-                return false;
-            }
-
-            Append(item);
-            if (_readerWaiting && _count >= _readerNeeds)
-            {
-                _readerWaiting = false;
-                wake = _readerWaiter;
-            }
+            ClaimReader(true, null);
         }
-
-        wake?.Core.SetResult(true);
-        return true;
     }
 
-    /// <summary>Writes <paramref name="item"/>, waiting while the buffer is full: the waiting item is parked and moved into the ring by the
-    /// reader once it has drained to half, so the wait allocates nothing.</summary>
-    public ValueTask WriteAsync(T item)
+    /// <summary>Writes <paramref name="item"/>, waiting while the buffer is full (only the single writer calls this, never concurrently).</summary>
+    public ValueTask WriteAsync(T item) => TryWriteCore(item) switch
     {
-        Waiter? wake = null;
-        lock (_lock)
-        {
-            if (_completed)
-            {
-                return ValueTask.FromException(_error ?? new ChannelClosedException());
-            }
-
-            if (_count == _ring.Length)
-            {
-                _parked = item;
-                _writerWaiter.Core.Reset();
-                _writerWaiting = true;
-                return new ValueTask(_writerWaiter, _writerWaiter.Core.Version);
-            }
-
-            Append(item);
-            if (_readerWaiting && _count >= _readerNeeds)
-            {
-                _readerWaiting = false;
-                wake = _readerWaiter;
-            }
-        }
-
-        wake?.Core.SetResult(true);
-        return default;
-    }
+        WriteResult.Written => default,
+        WriteResult.Full => WriteWhenRoomAsync(item),
+        _ => ValueTask.FromException(WriterError()),
+    };
 
     public bool TryRead(out T item)
     {
-        Waiter? wake = null;
-        lock (_lock)
+        var head = _positions.Head;
+        if (head == _positions.TailSeenByReader)
         {
-            if (_count == 0)
+            _positions.TailSeenByReader = Volatile.Read(ref _positions.Tail);
+            if (head == _positions.TailSeenByReader)
             {
                 item = default!;
                 return false;
             }
-
-            item = _ring[_head];
-            _ring[_head] = default!;
-            _head = _head + 1 == _ring.Length ? 0 : _head + 1;
-            _count--;
-            if (_writerWaiting && _count <= _wakeWriterAt)
-            {
-                Append(_parked);
-                _parked = default!;
-                _writerWaiting = false;
-                wake = _writerWaiter;
-            }
         }
 
-        wake?.Core.SetResult(true);
+        var slot = (int)head & _mask;
+        item = _ring[slot];
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        {
+            _ring[slot] = default!;
+        }
+
+        Volatile.Write(ref _positions.Head, head + 1);
+
+        // Unfenced: a wake missed here is caught on a later read or, at the latest, when this reader parks (which looks with a fence).
+        if (Volatile.Read(ref _writerWaiting) != 0 && Volatile.Read(ref _positions.Tail) - (head + 1) <= _wakeWriterAt)
+        {
+            ClaimWriter();
+        }
+
         return true;
     }
 
@@ -122,28 +123,47 @@ internal sealed class StageBuffer<T>
     /// batching reader asks for the rest of its batch so that it is not woken once per item; at most the capacity.</param>
     public ValueTask<bool> WaitToReadAsync(int minCount = 1)
     {
-        lock (_lock)
+        var needs = Math.Min(minCount, _capacity);
+        while (true)
         {
-            if (_count >= minCount)
+            var head = _positions.Head;
+            if (Volatile.Read(ref _positions.Tail) - head >= needs)
             {
                 return new ValueTask<bool>(true);
             }
 
-            if (_completed)
+            if (Volatile.Read(ref _completion) is { } completion)
             {
-                return _count > 0 ? new ValueTask<bool>(true)
-                    : _error is null ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(_error);
+                // Everything written before the completion is visible now.
+                return Volatile.Read(ref _positions.Tail) - head > 0 ? new ValueTask<bool>(true)
+                    : completion is Exception error ? ValueTask.FromException<bool>(error) : new ValueTask<bool>(false);
             }
 
-            if (_wakePending)
+            if (Interlocked.Exchange(ref _wakePending, 0) != 0)
             {
-                _wakePending = false;
                 return new ValueTask<bool>(true);
             }
 
+            _readerNeeds = needs;
             _readerWaiter.Core.Reset();
-            _readerNeeds = Math.Min(minCount, _ring.Length);
-            _readerWaiting = true;
+            Interlocked.Exchange(ref _readerWaiting, 1);
+
+            // A writer parked on a full buffer must not wait for a reader that is about to park (the reader's unfenced look may have missed it).
+            if (Volatile.Read(ref _writerWaiting) != 0)
+            {
+                ClaimWriter();
+            }
+
+            if (Volatile.Read(ref _positions.Tail) - head >= needs || Volatile.Read(ref _completion) is not null || Volatile.Read(ref _wakePending) != 0)
+            {
+                if (Interlocked.CompareExchange(ref _readerWaiting, 0, 1) == 1)
+                {
+                    continue;
+                }
+
+                // Someone else claimed the wait: it completes it.
+            }
+
             return new ValueTask<bool>(_readerWaiter, _readerWaiter.Core.Version);
         }
     }
@@ -153,91 +173,143 @@ internal sealed class StageBuffer<T>
     /// lands between the reader's look at the clock and its wait is not lost.</summary>
     public void WakeReader()
     {
-        Waiter? wake = null;
-        lock (_lock)
+        Volatile.Write(ref _wakePending, 1);
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _readerWaiting) != 0)
         {
-            if (_readerWaiting)
-            {
-                _readerWaiting = false;
-                wake = _readerWaiter;
-            }
-            else
-            {
-                _wakePending = true;
-            }
+            ClaimReader(true, null, clearWakePending: true);
         }
-
-        wake?.Core.SetResult(true);
     }
 
     public bool TryComplete(Exception? error = null)
     {
-        Waiter? reader = null;
-        Waiter? writer = null;
-        bool hasItems;
-        lock (_lock)
+        if (Interlocked.CompareExchange(ref _completion, (object?)error ?? CompletedWithoutError, null) is not null)
         {
-            if (_completed)
-            {
-                return false;
-            }
-
-            _completed = true;
-            _error = error;
-            hasItems = _count > 0;
-            if (_readerWaiting)
-            {
-                _readerWaiting = false;
-                reader = _readerWaiter;
-            }
-
-            if (_writerWaiting)
-            {
-                _writerWaiting = false;
-                _parked = default!;
-                writer = _writerWaiter;
-            }
+            return false;
         }
 
-        if (reader is not null)
-        {
-            // Items still buffered (fewer than the reader asked for) are read first; the error, if any, comes once the buffer is empty.
-            if (hasItems)
-            {
-                reader.Core.SetResult(true);
-            }
-            else
-            {
-                Signal(reader, error, false);
-            }
-        }
+        // Items still buffered (fewer than the reader asked for) are read first; the error, if any, comes once the buffer is empty.
+        var hasItems = Volatile.Read(ref _positions.Tail) - Volatile.Read(ref _positions.Head) > 0;
+        ClaimReader(hasItems, hasItems ? null : error);
 
-        if (writer is not null)
-        {
-            // Only the run stopping completes the buffer while its writer waits (the writer itself completes it normally).
-            writer.Core.SetException(error ?? new ChannelClosedException());
-        }
-
+        // Only the run stopping completes the buffer while its writer waits (the writer itself completes it normally); woken, it sees the completion.
+        ClaimWriter(force: true);
         return true;
     }
 
-    private static void Signal(Waiter waiter, Exception? error, bool result)
+    private WriteResult TryWriteCore(T item)
     {
-        if (error is null)
+        if (Volatile.Read(ref _completion) is not null)
         {
-            waiter.Core.SetResult(result);
+            return WriteResult.Completed;
         }
-        else
+
+        var tail = _positions.Tail;
+        if (tail - _positions.HeadSeenByWriter >= _capacity)
         {
-            waiter.Core.SetException(error);
+            _positions.HeadSeenByWriter = Volatile.Read(ref _positions.Head);
+            if (tail - _positions.HeadSeenByWriter >= _capacity)
+            {
+                return WriteResult.Full;
+            }
+        }
+
+        _ring[(int)tail & _mask] = item;
+        Volatile.Write(ref _positions.Tail, tail + 1);
+        if (!_deferWakes)
+        {
+            // Publish the item before looking at the reader's flag (it announces itself, then looks at the tail).
+            Interlocked.MemoryBarrier();
+        }
+
+        if (Volatile.Read(ref _readerWaiting) != 0)
+        {
+            var needs = Volatile.Read(ref _readerNeeds);
+            if (tail + 1 - Volatile.Read(ref _positions.Head) >= (_deferWakes ? Math.Max(needs, _wakeReaderAt) : needs))
+            {
+                ClaimReader(true, null);
+            }
+        }
+
+        return WriteResult.Written;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteWhenRoomAsync(T item)
+    {
+        while (true)
+        {
+            _writerWaiter.Core.Reset();
+            Interlocked.Exchange(ref _writerWaiting, 1);
+
+            // A full buffer satisfies any reader: do not leave it parked on items held back.
+            if (Volatile.Read(ref _readerWaiting) != 0)
+            {
+                ClaimReader(true, null);
+            }
+
+            if (Volatile.Read(ref _completion) is not null || _positions.Tail - Volatile.Read(ref _positions.Head) < _capacity)
+            {
+                if (Interlocked.CompareExchange(ref _writerWaiting, 0, 1) != 1)
+                {
+                    // Claimed by the reader or the stop: consume that wake before the next round resets the source.
+                    await new ValueTask(_writerWaiter, _writerWaiter.Core.Version).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await new ValueTask(_writerWaiter, _writerWaiter.Core.Version).ConfigureAwait(false);
+            }
+
+            switch (TryWriteCore(item))
+            {
+                case WriteResult.Written:
+                    return;
+                case WriteResult.Completed:
+                    throw WriterError();
+            }
         }
     }
 
-    private void Append(T item)
+    private Exception WriterError() => Volatile.Read(ref _completion) as Exception ?? new ChannelClosedException();
+
+    private void ClaimReader(bool result, Exception? error, bool clearWakePending = false)
     {
-        var tail = _head + _count;
-        _ring[tail >= _ring.Length ? tail - _ring.Length : tail] = item;
-        _count++;
+        if (Interlocked.CompareExchange(ref _readerWaiting, 0, 1) != 1)
+        {
+            return;
+        }
+
+        if (clearWakePending)
+        {
+            // The reader is still parked (its wait completes below), so it cannot have seen this tick: it is delivered by the wake itself.
+            Volatile.Write(ref _wakePending, 0);
+        }
+
+        if (error is null)
+        {
+            _readerWaiter.Core.SetResult(result);
+        }
+        else
+        {
+            _readerWaiter.Core.SetException(error);
+        }
+    }
+
+    /// <summary>Wakes a parked writer (it retries its write, so a wake with no room left is harmless).</summary>
+    private void ClaimWriter(bool force = false)
+    {
+        if ((force || Volatile.Read(ref _writerWaiting) != 0) && Interlocked.CompareExchange(ref _writerWaiting, 0, 1) == 1)
+        {
+            _writerWaiter.Core.SetResult(true);
+        }
+    }
+
+    private enum WriteResult
+    {
+        Written,
+        Full,
+        Completed,
     }
 
     private sealed class Waiter : IValueTaskSource<bool>, IValueTaskSource
@@ -255,9 +327,89 @@ internal sealed class StageBuffer<T>
     }
 }
 
+/// <summary>The reader's and the writer's positions, each with its cached view of the other's, on cache lines of their own.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 3 * CacheLine)]
+internal struct StageBufferPositions
+{
+    private const int CacheLine = 128;
+
+    [FieldOffset(CacheLine)]
+    public long Head;
+
+    [FieldOffset(CacheLine + 8)]
+    public long TailSeenByReader;
+
+    [FieldOffset(2 * CacheLine)]
+    public long Tail;
+
+    [FieldOffset(2 * CacheLine + 8)]
+    public long HeadSeenByWriter;
+}
+
+/// <summary>
+/// A writer loop's side of deferred wake-ups (see <see cref="DeferredWakeTarget"/>): call <see cref="AfterEmit"/> after every item and
+/// <see cref="Flush"/> before waiting for anything. While the reader is parked, it looks at the clock at the 1st, 2nd, 4th, 8th... item
+/// held back and flushes once they have waited <see cref="MaxDelay"/>, so slow synchronous work cannot keep items from a waiting reader
+/// for longer than about twice its own time per item.
+/// </summary>
+internal struct WakeBatcher
+{
+    private static readonly long MaxDelay = Stopwatch.Frequency / 5_000;
+    private readonly DeferredWakeTarget? _target;
+    private int _heldBack;
+    private long _since;
+
+    public WakeBatcher(DeferredWakeTarget? target)
+    {
+        _target = target;
+        target?.DeferWakes();
+    }
+
+    public void AfterEmit()
+    {
+        if (_target is null)
+        {
+            return;
+        }
+
+        if (!_target.HasWaitingReader)
+        {
+            _heldBack = 0;
+            return;
+        }
+
+        var n = ++_heldBack;
+        if ((n & (n - 1)) != 0)
+        {
+            return;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        if (n == 1)
+        {
+            _since = now;
+        }
+        else if (now - _since >= MaxDelay)
+        {
+            Flush();
+        }
+    }
+
+    public void Flush()
+    {
+        if (_target is not null)
+        {
+            _target.Flush();
+            _heldBack = 0;
+        }
+    }
+}
+
 /// <summary>Writes into a <see cref="StageBuffer{T}"/> the run owns: stopping the run completes it with an <see cref="OperationCanceledException"/>.</summary>
 internal sealed class StageBufferEmitter<T>(StageBuffer<T> buffer) : Emitter<T>
 {
+    public override DeferredWakeTarget? WakeTarget => buffer;
+
     public override ValueTask EmitAsync(T item, CancellationToken cancellationToken) => buffer.WriteAsync(item);
 
     public override ValueTask CompleteAsync(CancellationToken cancellationToken)

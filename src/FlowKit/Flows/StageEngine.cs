@@ -45,22 +45,49 @@ internal static class StageEngine
 
     private static async Task RunSingleAsync<T, TResult>(StageBuffer<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
     {
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        // Wake-ups of the next stage are batched: announce what was held back before every wait that does not complete at once.
+        var wakes = new WakeBatcher(downstream.WakeTarget);
+        while (true)
         {
+            var waiting = reader.WaitToReadAsync();
+            if (!waiting.IsCompleted)
+            {
+                wakes.Flush();
+            }
+
+            if (!await waiting.ConfigureAwait(false))
+            {
+                break;
+            }
+
             while (reader.TryRead(out var item))
             {
                 cancellationToken.ThrowIfCancellationRequested();
 
                 // Most items complete synchronously (a cached or in-memory step, a downstream buffer with room): skip the awaiters then.
                 var processing = processor.ProcessAsync(item, cancellationToken);
-                var (ok, value) = processing.IsCompletedSuccessfully ? processing.Result : await processing.ConfigureAwait(false);
+                bool ok;
+                TResult value;
+                if (processing.IsCompletedSuccessfully)
+                {
+                    (ok, value) = processing.Result;
+                }
+                else
+                {
+                    wakes.Flush();
+                    (ok, value) = await processing.ConfigureAwait(false);
+                }
+
                 if (ok)
                 {
                     var emitted = downstream.EmitAsync(value, cancellationToken);
                     if (!emitted.IsCompletedSuccessfully)
                     {
+                        wakes.Flush();
                         await emitted.ConfigureAwait(false);
                     }
+
+                    wakes.AfterEmit();
                 }
             }
 

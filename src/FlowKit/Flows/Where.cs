@@ -58,6 +58,8 @@ public static partial class Flow
 
         private sealed class FusedWhere(StageContext stage, Func<T, bool> predicate, Emitter<T> next) : Emitter<T>
         {
+            public override DeferredWakeTarget? WakeTarget => next.WakeTarget;
+
             public override ValueTask EmitAsync(T item, CancellationToken cancellationToken)
             {
                 stage.CountIn();
