@@ -55,6 +55,7 @@ internal sealed class StageBuffer<T> : DeferredWakeTarget
     private int _readerNeeds = 1;
     private bool _deferWakes;
     private object? _completion;
+    private T _parked = default!;
 
     public StageBuffer(int capacity)
     {
@@ -80,12 +81,42 @@ internal sealed class StageBuffer<T> : DeferredWakeTarget
     }
 
     /// <summary>Writes <paramref name="item"/>, waiting while the buffer is full (only the single writer calls this, never concurrently).</summary>
-    public ValueTask WriteAsync(T item) => TryWriteCore(item) switch
+    /// <remarks>On a full buffer the item is parked and the writer announces itself; the reader moves the parked item in once it has
+    /// drained the buffer to half and only then completes the write, so a wait allocates nothing.</remarks>
+    public ValueTask WriteAsync(T item)
     {
-        WriteResult.Written => default,
-        WriteResult.Full => WriteWhenRoomAsync(item),
-        _ => ValueTask.FromException(WriterError()),
-    };
+        while (true)
+        {
+            switch (TryWriteCore(item))
+            {
+                case WriteResult.Written:
+                    return default;
+                case WriteResult.Completed:
+                    return ValueTask.FromException(WriterError());
+            }
+
+            _parked = item;
+            _writerWaiter.Core.Reset();
+            Interlocked.Exchange(ref _writerWaiting, 1);
+
+            // A full buffer satisfies any reader: do not leave it parked on items held back.
+            if (Volatile.Read(ref _readerWaiting) != 0)
+            {
+                ClaimReader(true, null);
+            }
+
+            // Look again now that the wait is announced: the reader may have made room, or the run stopped, in between.
+            if ((Volatile.Read(ref _completion) is not null || _positions.Tail - Volatile.Read(ref _positions.Head) < _capacity)
+                && Interlocked.CompareExchange(ref _writerWaiting, 0, 1) == 1)
+            {
+                _parked = default!;
+                continue;
+            }
+
+            // Parked (or already claimed by the reader or the stop, which complete the wait).
+            return new ValueTask(_writerWaiter, _writerWaiter.Core.Version);
+        }
+    }
 
     public bool TryRead(out T item)
     {
@@ -192,8 +223,8 @@ internal sealed class StageBuffer<T> : DeferredWakeTarget
         var hasItems = Volatile.Read(ref _positions.Tail) - Volatile.Read(ref _positions.Head) > 0;
         ClaimReader(hasItems, hasItems ? null : error);
 
-        // Only the run stopping completes the buffer while its writer waits (the writer itself completes it normally); woken, it sees the completion.
-        ClaimWriter(force: true);
+        // Only the run stopping completes the buffer while its writer waits (the writer itself completes it normally): that write fails with the stop.
+        FailWriter();
         return true;
     }
 
@@ -234,43 +265,6 @@ internal sealed class StageBuffer<T> : DeferredWakeTarget
         return WriteResult.Written;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteWhenRoomAsync(T item)
-    {
-        while (true)
-        {
-            _writerWaiter.Core.Reset();
-            Interlocked.Exchange(ref _writerWaiting, 1);
-
-            // A full buffer satisfies any reader: do not leave it parked on items held back.
-            if (Volatile.Read(ref _readerWaiting) != 0)
-            {
-                ClaimReader(true, null);
-            }
-
-            if (Volatile.Read(ref _completion) is not null || _positions.Tail - Volatile.Read(ref _positions.Head) < _capacity)
-            {
-                if (Interlocked.CompareExchange(ref _writerWaiting, 0, 1) != 1)
-                {
-                    // Claimed by the reader or the stop: consume that wake before the next round resets the source.
-                    await new ValueTask(_writerWaiter, _writerWaiter.Core.Version).ConfigureAwait(false);
-                }
-            }
-            else
-            {
-                await new ValueTask(_writerWaiter, _writerWaiter.Core.Version).ConfigureAwait(false);
-            }
-
-            switch (TryWriteCore(item))
-            {
-                case WriteResult.Written:
-                    return;
-                case WriteResult.Completed:
-                    throw WriterError();
-            }
-        }
-    }
-
     private Exception WriterError() => Volatile.Read(ref _completion) as Exception ?? new ChannelClosedException();
 
     private void ClaimReader(bool result, Exception? error, bool clearWakePending = false)
@@ -296,12 +290,43 @@ internal sealed class StageBuffer<T> : DeferredWakeTarget
         }
     }
 
-    /// <summary>Wakes a parked writer (it retries its write, so a wake with no room left is harmless).</summary>
-    private void ClaimWriter(bool force = false)
+    /// <summary>On the reader's thread: moves a parked writer's item in and completes its write. Right after it freed a slot, unless the
+    /// writer refilled the buffer and parked again in between (then it stays parked until the next look).</summary>
+    private void ClaimWriter()
     {
-        if ((force || Volatile.Read(ref _writerWaiting) != 0) && Interlocked.CompareExchange(ref _writerWaiting, 0, 1) == 1)
+        if (Interlocked.CompareExchange(ref _writerWaiting, 0, 1) != 1)
         {
-            _writerWaiter.Core.SetResult(true);
+            return;
+        }
+
+        // The writer is parked: the tail is still.
+        var tail = Volatile.Read(ref _positions.Tail);
+        if (tail - _positions.Head >= _capacity)
+        {
+            Volatile.Write(ref _writerWaiting, 1);
+            Interlocked.MemoryBarrier();
+
+            // A stop that came while the writer was claimed here did not see it waiting: fail it on the stop's behalf.
+            if (Volatile.Read(ref _completion) is not null)
+            {
+                FailWriter();
+            }
+
+            return;
+        }
+
+        _ring[(int)tail & _mask] = _parked;
+        _parked = default!;
+        Volatile.Write(ref _positions.Tail, tail + 1);
+        _writerWaiter.Core.SetResult(true);
+    }
+
+    private void FailWriter()
+    {
+        if (Interlocked.CompareExchange(ref _writerWaiting, 0, 1) == 1)
+        {
+            _parked = default!;
+            _writerWaiter.Core.SetException(WriterError());
         }
     }
 

@@ -18,6 +18,7 @@ public sealed class StageBufferTests
 
     [TestMethod]
     [Timeout(60_000)]
+    [DoNotParallelize]
     public async Task RandomHandOffs_DeliverEveryItemOnceInOrder()
     {
         var seed = Environment.TickCount;
@@ -53,17 +54,20 @@ public sealed class StageBufferTests
                 buffer.TryComplete();
             });
 
-            using var stopTicking = new CancellationTokenSource();
-            var ticker = ticks
-                ? Task.Run(() =>
+            // Timer wakes from a third thread (a dedicated one: it spins, and must not take a pool thread from the writer).
+            var stopTicking = 0;
+            var ticker = new Thread(() =>
+            {
+                while (Volatile.Read(ref stopTicking) == 0)
                 {
-                    while (!stopTicking.IsCancellationRequested)
-                    {
-                        buffer.WakeReader();
-                        Thread.Yield();
-                    }
-                })
-                : Task.CompletedTask;
+                    buffer.WakeReader();
+                    Thread.Yield();
+                }
+            });
+            if (ticks)
+            {
+                ticker.Start();
+            }
 
             var received = new List<int>(count);
             var stopped = false;
@@ -86,11 +90,16 @@ public sealed class StageBufferTests
                 stopped = true;
             }
 
-            stopTicking.Cancel();
-            await ticker;
+            Volatile.Write(ref stopTicking, 1);
+            if (ticks)
+            {
+                ticker.Join();
+            }
+
             if (stopped)
             {
-                // A stop fails the writer if it was still writing; everything it wrote before is read first.
+                // A stop fails the writer if it was still writing; everything it wrote before is read first. (A write racing with the stop
+                // may still land after the reader's last look: the stopped run abandons the buffer, as a stopped flow drops what is in flight.)
                 try
                 {
                     await writer;
@@ -115,7 +124,11 @@ public sealed class StageBufferTests
                 }
             }
 
-            Assert.AreEqual(0, buffer.Count);
+            if (!stopped)
+            {
+                Assert.AreEqual(0, buffer.Count);
+            }
+
             items += received.Count;
         }
 
