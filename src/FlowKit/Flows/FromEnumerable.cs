@@ -33,13 +33,15 @@ public static partial class Flow
                 throw SourceFailed(stage, ex);
             }
 
-            // Wake-ups of the next stage are batched: the loop below waits for nothing but a full downstream, which announces itself.
-            var wakes = new WakeBatcher(downstream.WakeTarget);
+            // Wake-ups of the next stage are batched only for an in-memory collection: any other sequence may block in MoveNext (a file, a
+            // socket read), and items held back for a batch would wait for the next one to arrive.
+            var wakes = new WakeBatcher(source is IReadOnlyCollection<T> or ICollection<T> ? downstream.WakeTarget : null);
             using (e)
             {
                 while (true)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    wakes.StartItem();
                     T item;
                     try
                     {

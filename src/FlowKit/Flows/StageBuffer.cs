@@ -372,28 +372,56 @@ internal struct StageBufferPositions
 }
 
 /// <summary>
-/// A writer loop's side of deferred wake-ups (see <see cref="DeferredWakeTarget"/>): call <see cref="AfterEmit"/> after every item and
-/// <see cref="Flush"/> before waiting for anything. While the reader is parked, it looks at the clock at the 1st, 2nd, 4th, 8th... item
-/// held back and flushes once they have waited <see cref="MaxDelay"/>, so slow synchronous work cannot keep items from a waiting reader
-/// for longer than about twice its own time per item.
+/// A writer loop's side of deferred wake-ups (see <see cref="DeferredWakeTarget"/>): call <see cref="StartItem"/> before producing each item,
+/// <see cref="AfterEmit"/> after emitting it, and <see cref="Flush"/> before waiting for anything. Items are held back from a parked reader
+/// only while they come fast: one item in 64 is timed, and a writer whose items take <see cref="SlowItem"/> or more announces every item
+/// (a wake-up costs little next to such an item, and holding items back would only delay them). While items are held back, the clock is
+/// read at the 1st, 2nd, 4th, 8th and 16th and they are flushed once they have waited <see cref="MaxDelay"/>, so an item waits at most for
+/// about one more item of its writer.
 /// </summary>
 internal struct WakeBatcher
 {
+    private const int SampleEvery = 64;
+    private static readonly long SlowItem = Stopwatch.Frequency / 20_000;
     private static readonly long MaxDelay = Stopwatch.Frequency / 5_000;
     private readonly DeferredWakeTarget? _target;
     private int _heldBack;
     private long _since;
+    private int _untilSample;
+    private long _sampleStarted;
+    private bool _slow;
 
     public WakeBatcher(DeferredWakeTarget? target)
     {
         _target = target;
+        _untilSample = SampleEvery;
         target?.DeferWakes();
+    }
+
+    public void StartItem()
+    {
+        if (_target is not null && --_untilSample <= 0)
+        {
+            _sampleStarted = Stopwatch.GetTimestamp();
+        }
     }
 
     public void AfterEmit()
     {
         if (_target is null)
         {
+            return;
+        }
+
+        if (_untilSample <= 0)
+        {
+            _slow = Stopwatch.GetTimestamp() - _sampleStarted >= SlowItem;
+            _untilSample = SampleEvery;
+        }
+
+        if (_slow)
+        {
+            Flush();
             return;
         }
 
@@ -416,7 +444,9 @@ internal struct WakeBatcher
         }
         else if (now - _since >= MaxDelay)
         {
+            // Slow items between samples: announce what waited, and time the next item.
             Flush();
+            _untilSample = 1;
         }
     }
 

@@ -63,6 +63,7 @@ internal static class StageEngine
             while (reader.TryRead(out var item))
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                wakes.StartItem();
 
                 // Most items complete synchronously (a cached or in-memory step, a downstream buffer with room): skip the awaiters then.
                 var processing = processor.ProcessAsync(item, cancellationToken);
