@@ -136,7 +136,11 @@ public static partial class Flow
 
             public override ValueTask EmitAsync(T item, CancellationToken cancellationToken)
             {
-                stage.CountIn();
+                if (stage.MetricsOn)
+                {
+                    stage.CountIn();
+                }
+
                 _batch[_count++] = item;
                 if (_count < size)
                 {

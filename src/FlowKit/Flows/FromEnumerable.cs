@@ -57,7 +57,10 @@ public static partial class Flow
                         throw SourceFailed(stage, ex);
                     }
 
-                    stage.CountOut();
+                    if (stage.MetricsOn)
+                    {
+                        stage.CountOut();
+                    }
 
                     // A fused chain completes synchronously: skip the awaiter when there is nothing to wait for.
                     var emitted = downstream.EmitAsync(item, cancellationToken);

@@ -76,8 +76,14 @@ public static partial class Flow
 
             public override ValueTask EmitAsync(T item, CancellationToken cancellationToken)
             {
-                stage.CountIn();
-                var started = stage.StartTiming();
+                var metrics = stage.MetricsOn;
+                long started = 0;
+                if (metrics)
+                {
+                    stage.CountIn();
+                    started = stage.StartTiming();
+                }
+
                 TResult result;
                 try
                 {
@@ -88,8 +94,12 @@ public static partial class Flow
                     return RecoverAsync(item, ex, cancellationToken);
                 }
 
-                stage.StopTiming(started);
-                stage.CountOut();
+                if (metrics)
+                {
+                    stage.StopTiming(started);
+                    stage.CountOut();
+                }
+
                 return next.EmitAsync(result, cancellationToken);
             }
 

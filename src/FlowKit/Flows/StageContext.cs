@@ -9,6 +9,8 @@ namespace FlowKit.Flows;
 internal sealed class StageContext
 {
     private readonly KeyValuePair<string, object?>[] _tags;
+    private int _untilMetricsCheck;
+    private bool _metricsOn;
 
     public StageContext(FlowRun run, string name, StageOptions options)
     {
@@ -29,6 +31,25 @@ internal sealed class StageContext
     public FlowErrorPolicy Policy { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>
+    /// Whether any per-item instrument (items in and out, processing time) has a listener, looked up on the first call and then once every
+    /// 256 calls: a chain of fused stages pays one branch per item per stage while nobody listens, and a listener that attaches mid-run
+    /// sees the stage's counts within 256 items. For single-threaded callers only (fused stages, sources): the countdown is a plain field.
+    /// </summary>
+    public bool MetricsOn
+    {
+        get
+        {
+            if (--_untilMetricsCheck < 0)
+            {
+                _untilMetricsCheck = 255;
+                _metricsOn = FlowMetrics.ItemsIn.Enabled || FlowMetrics.ItemsOut.Enabled || FlowMetrics.ProcessingTime.Enabled;
+            }
+
+            return _metricsOn;
+        }
+    }
 
     public void CountIn()
     {

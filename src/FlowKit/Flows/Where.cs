@@ -62,7 +62,12 @@ public static partial class Flow
 
             public override ValueTask EmitAsync(T item, CancellationToken cancellationToken)
             {
-                stage.CountIn();
+                var metrics = stage.MetricsOn;
+                if (metrics)
+                {
+                    stage.CountIn();
+                }
+
                 bool keep;
                 try
                 {
@@ -78,7 +83,11 @@ public static partial class Flow
                     return default;
                 }
 
-                stage.CountOut();
+                if (metrics)
+                {
+                    stage.CountOut();
+                }
+
                 return next.EmitAsync(item, cancellationToken);
             }
 

@@ -77,6 +77,54 @@ public sealed class FlowMetricsTests
 
     [TestMethod]
     [Timeout(30_000)]
+    public async Task Meter_ListenerAttachingMidRun_SeesFusedStageCountsWithin256Items()
+    {
+        // Fused stages look the instruments up once every 256 items (a branch per item while nobody listens): a listener started at
+        // item 1,000 of 10,000 must count every item from item 1,256 on, and none before it started.
+        var flowName = "late-" + Guid.NewGuid().ToString("N");
+        long counted = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "FlowKit" && instrument.Name == "flowkit.flow.stage.items_out")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "flowkit.flow" && (string?)tag.Value == flowName)
+                {
+                    Interlocked.Add(ref counted, value);
+                    return;
+                }
+            }
+        });
+
+        var count = await Flow.From(Enumerable.Range(0, 10_000)).WithFlowName(flowName)
+            .Select(x =>
+            {
+                if (x == 1_000)
+                {
+                    listener.Start();
+                }
+
+                return x;
+            }).Named("attach")
+            .Where(_ => true).Named("pass")
+            .CountAsync();
+
+        Assert.AreEqual(10_000, count);
+
+        // Per stage (the source, "attach", "pass"): at most 9,000 items after the start, at least 10,000 - 1,256.
+        var perStage = Interlocked.Read(ref counted) / 3.0;
+        Assert.IsTrue(perStage is >= 8_744 and <= 9_000, $"{counted} items out counted over 3 stages");
+    }
+
+    [TestMethod]
+    [Timeout(30_000)]
     public async Task Meter_ObservableDrops_AreCounted()
     {
         var flowName = "drops-" + Guid.NewGuid().ToString("N");
