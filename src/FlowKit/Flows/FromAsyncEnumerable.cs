@@ -33,14 +33,23 @@ public static partial class Flow
                 throw SourceFailed(stage, ex);
             }
 
+            // Wake-ups of the next stage are batched; announced before every MoveNextAsync that does not complete at once.
+            var wakes = new WakeBatcher(downstream.WakeTarget);
             await using (e.ConfigureAwait(false))
             {
                 while (true)
                 {
                     bool more;
+                    wakes.StartItem();
                     try
                     {
-                        more = await e.MoveNextAsync().ConfigureAwait(false);
+                        var moving = e.MoveNextAsync();
+                        if (!moving.IsCompleted)
+                        {
+                            wakes.Flush();
+                        }
+
+                        more = await moving.ConfigureAwait(false);
                     }
                     catch (Exception ex) when (!StageContext.IsStopping(ex, cancellationToken))
                     {
@@ -53,8 +62,19 @@ public static partial class Flow
                     }
 
                     cancellationToken.ThrowIfCancellationRequested();
-                    stage.CountOut();
-                    await downstream.EmitAsync(e.Current, cancellationToken).ConfigureAwait(false);
+                    if (stage.MetricsOn)
+                    {
+                        stage.CountOut();
+                    }
+
+                    var emitted = downstream.EmitAsync(e.Current, cancellationToken);
+                    if (!emitted.IsCompletedSuccessfully)
+                    {
+                        wakes.Flush();
+                        await emitted.ConfigureAwait(false);
+                    }
+
+                    wakes.AfterEmit();
                 }
             }
 

@@ -26,12 +26,20 @@ public static partial class Flow
     {
         protected override async Task PumpAsync(StageContext stage, Emitter<T> downstream, CancellationToken cancellationToken)
         {
+            // Wake-ups of the next stage are batched; announced before every wait for the channel that does not complete at once.
+            var wakes = new WakeBatcher(downstream.WakeTarget);
             while (true)
             {
                 bool more;
                 try
                 {
-                    more = await source.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+                    var waiting = source.WaitToReadAsync(cancellationToken);
+                    if (!waiting.IsCompleted)
+                    {
+                        wakes.Flush();
+                    }
+
+                    more = await waiting.ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!StageContext.IsStopping(ex, cancellationToken))
                 {
@@ -43,10 +51,27 @@ public static partial class Flow
                     break;
                 }
 
-                while (source.TryRead(out var item))
+                while (true)
                 {
-                    stage.CountOut();
-                    await downstream.EmitAsync(item, cancellationToken).ConfigureAwait(false);
+                    wakes.StartItem();
+                    if (!source.TryRead(out var item))
+                    {
+                        break;
+                    }
+
+                    if (stage.MetricsOn)
+                    {
+                        stage.CountOut();
+                    }
+
+                    var emitted = downstream.EmitAsync(item, cancellationToken);
+                    if (!emitted.IsCompletedSuccessfully)
+                    {
+                        wakes.Flush();
+                        await emitted.ConfigureAwait(false);
+                    }
+
+                    wakes.AfterEmit();
                     cancellationToken.ThrowIfCancellationRequested();
                 }
             }

@@ -417,6 +417,49 @@ public sealed class StageBufferTests
         }
     }
 
+    [TestMethod]
+    [Timeout(30_000)]
+    public async Task ChannelAndAsyncSources_AnnounceEachItemBeforeWaitingForTheNext()
+    {
+        // One item at a time, each awaited at the sink before the next is written: a source that held the item back for a batch while
+        // waiting for its own input would deadlock here.
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<int>();
+        var seen = new SemaphoreSlim(0);
+        var fromChannel = Flow.From(channel.Reader).Select(AsyncIdentity).Select(AsyncIdentity).ForEachAsync(_ => seen.Release());
+        for (var n = 0; n < 200; n++)
+        {
+            channel.Writer.TryWrite(n);
+            await seen.WaitAsync();
+        }
+
+        channel.Writer.Complete();
+        await fromChannel;
+
+        var gate = new SemaphoreSlim(0);
+        var fromAsync = Flow.From(Gated(gate, 200)).Select(AsyncIdentity).Select(AsyncIdentity).ForEachAsync(_ => seen.Release());
+        for (var n = 0; n < 200; n++)
+        {
+            gate.Release();
+            await seen.WaitAsync();
+        }
+
+        gate.Release();
+        await fromAsync;
+
+        static async IAsyncEnumerable<int> Gated(SemaphoreSlim gate, int count)
+        {
+            for (var n = 0; n < count; n++)
+            {
+                await gate.WaitAsync();
+                yield return n;
+            }
+
+            await gate.WaitAsync();
+        }
+    }
+
+    private static ValueTask<int> AsyncIdentity(int x, CancellationToken cancellationToken) => new(x);
+
     private static void SpinFor(TimeSpan duration)
     {
         var work = Stopwatch.StartNew();
