@@ -67,14 +67,11 @@ public static partial class Flow
                         stage.CountOut();
                     }
 
-                    var emitted = downstream.EmitAsync(e.Current, cancellationToken);
+                    var emitted = wakes.EmitAsync(downstream, e.Current, cancellationToken);
                     if (!emitted.IsCompletedSuccessfully)
                     {
-                        wakes.Flush();
                         await emitted.ConfigureAwait(false);
                     }
-
-                    wakes.AfterEmit();
                 }
             }
 

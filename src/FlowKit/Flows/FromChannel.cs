@@ -64,14 +64,11 @@ public static partial class Flow
                         stage.CountOut();
                     }
 
-                    var emitted = downstream.EmitAsync(item, cancellationToken);
+                    var emitted = wakes.EmitAsync(downstream, item, cancellationToken);
                     if (!emitted.IsCompletedSuccessfully)
                     {
-                        wakes.Flush();
                         await emitted.ConfigureAwait(false);
                     }
-
-                    wakes.AfterEmit();
                     cancellationToken.ThrowIfCancellationRequested();
                 }
             }

@@ -63,14 +63,11 @@ public static partial class Flow
                     }
 
                     // A fused chain completes synchronously: skip the awaiter when there is nothing to wait for.
-                    var emitted = downstream.EmitAsync(item, cancellationToken);
+                    var emitted = wakes.EmitAsync(downstream, item, cancellationToken);
                     if (!emitted.IsCompletedSuccessfully)
                     {
-                        wakes.Flush();
                         await emitted.ConfigureAwait(false);
                     }
-
-                    wakes.AfterEmit();
                 }
             }
 

@@ -450,6 +450,21 @@ internal struct WakeBatcher
         }
     }
 
+    /// <summary>Emits <paramref name="item"/> and counts it (<see cref="AfterEmit"/>); if the emit has to wait, flushes first and returns
+    /// the wait. The caller awaits the result only when it is not already completed successfully.</summary>
+    public ValueTask EmitAsync<T>(Emitter<T> downstream, T item, CancellationToken cancellationToken)
+    {
+        var emitted = downstream.EmitAsync(item, cancellationToken);
+        if (emitted.IsCompletedSuccessfully)
+        {
+            AfterEmit();
+            return default;
+        }
+
+        Flush();
+        return emitted;
+    }
+
     public void Flush()
     {
         if (_target is not null)

@@ -81,14 +81,11 @@ internal static class StageEngine
 
                 if (ok)
                 {
-                    var emitted = downstream.EmitAsync(value, cancellationToken);
+                    var emitted = wakes.EmitAsync(downstream, value, cancellationToken);
                     if (!emitted.IsCompletedSuccessfully)
                     {
-                        wakes.Flush();
                         await emitted.ConfigureAwait(false);
                     }
-
-                    wakes.AfterEmit();
                 }
             }
 
