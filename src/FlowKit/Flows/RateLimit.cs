@@ -38,19 +38,26 @@ public static partial class Flow
         internal override void Materialize(FlowRun run, Emitter<T> downstream) =>
             upstream.Materialize(run, new Limiter(run.Stage(this, StageOptions.Default), items, period, time, downstream));
 
+        /// <summary>
+        /// The token bucket in exact integers: credit is kept in units of 1/<c>burst</c> tick, each elapsed tick adds <c>burst</c> units and
+        /// a token costs <c>period.Ticks</c> units, so refills never drift (a double summing ten 0.1s stays below 1) and the bucket holds at
+        /// most <c>burst</c> tokens. A wait is rounded up to whole milliseconds, the resolution of <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/>,
+        /// which completes a shorter delay at once (a wait that rounded down would spin until the clock moved).
+        /// </summary>
         private sealed class Limiter(StageContext stage, int burst, TimeSpan period, TimeProvider time, Emitter<T> next) : Emitter<T>
         {
-            private readonly double _ticksPerToken = (double)period.Ticks / burst;
-            private double _tokens = burst;
+            private readonly long _tokenCost = period.Ticks;
+            private readonly long _maxCredit = period.Ticks * burst;
+            private long _credit = period.Ticks * burst;
             private long _refilledAt = time.GetTimestamp();
 
             public override ValueTask EmitAsync(T item, CancellationToken cancellationToken)
             {
                 stage.CountIn();
                 Refill();
-                if (_tokens >= 1)
+                if (_credit >= _tokenCost)
                 {
-                    _tokens--;
+                    _credit -= _tokenCost;
                     stage.CountOut();
                     return next.EmitAsync(item, cancellationToken);
                 }
@@ -63,21 +70,24 @@ public static partial class Flow
             private void Refill()
             {
                 var now = time.GetTimestamp();
-                var elapsed = time.GetElapsedTime(_refilledAt, now);
+                var elapsed = time.GetElapsedTime(_refilledAt, now).Ticks;
                 _refilledAt = now;
-                _tokens = Math.Min(burst, _tokens + (elapsed.Ticks / _ticksPerToken));
+
+                // Capped before multiplying: a full period refills the whole bucket, and period.Ticks * burst cannot overflow.
+                _credit = Math.Min(_maxCredit, _credit + (Math.Min(Math.Max(elapsed, 0), period.Ticks) * burst));
             }
 
             private async ValueTask WaitThenEmitAsync(T item, CancellationToken cancellationToken)
             {
-                while (_tokens < 1)
+                while (_credit < _tokenCost)
                 {
-                    var wait = TimeSpan.FromTicks(Math.Max(1, (long)Math.Ceiling((1 - _tokens) * _ticksPerToken)));
-                    await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
+                    var ticks = ((_tokenCost - _credit) + burst - 1) / burst;
+                    var milliseconds = Math.Max(1, (ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond);
+                    await Task.Delay(TimeSpan.FromMilliseconds(milliseconds), time, cancellationToken).ConfigureAwait(false);
                     Refill();
                 }
 
-                _tokens--;
+                _credit -= _tokenCost;
                 stage.CountOut();
                 await next.EmitAsync(item, cancellationToken).ConfigureAwait(false);
             }

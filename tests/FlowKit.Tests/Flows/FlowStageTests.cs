@@ -209,6 +209,38 @@ public sealed class FlowStageTests
 
     [TestMethod]
     [Timeout(30_000)]
+    public async Task RateLimit_RandomRatesAndClockSteps_NeverTooFast_NeverStuck()
+    {
+        // Random buckets and fake-clock steps (including steps that do not divide the token interval, and sub-millisecond intervals).
+        // The limiter once kept its bucket in a double: ten refills of 0.1 summed to 0.9999999999999999, the remaining wait rounded to
+        // a zero-millisecond Task.Delay that completed at once, and the loop spun inside the fake clock's Advance, so time never moved again.
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        for (var iteration = 0; iteration < 200; iteration++)
+        {
+            var burst = random.Next(1, 6);
+            var period = TimeSpan.FromTicks(random.Next(1, 4) == 1 ? random.Next(1_000, 20_000) : random.Next(1, 2_000) * TimeSpan.TicksPerMillisecond);
+            var step = TimeSpan.FromTicks(Math.Max(1, (long)(period.Ticks / burst * random.Next(1, 40) / 10.0)));
+            var count = random.Next(1, 25);
+            var time = new FakeTimeProvider();
+            var seen = new ConcurrentQueue<TimeSpan>();
+            var run = Flow.From(Enumerable.Range(0, count)).RateLimit(burst, period, time).ForEachAsync(_ => seen.Enqueue(time.GetUtcNow() - time.Start));
+            await FlowsTestSupport.AdvanceUntilAsync(time, run, step);
+            await run;
+
+            var at = seen.ToArray();
+            Assert.AreEqual(count, at.Length, $"seed {seed}, iteration {iteration}");
+            for (var i = burst; i < at.Length; i++)
+            {
+                // Item i needs i - burst + 1 refilled tokens: (i - burst + 1) * period / burst since the start.
+                var earliest = TimeSpan.FromTicks((long)((i - burst + 1) * (double)period.Ticks / burst));
+                Assert.IsTrue(at[i] >= earliest - TimeSpan.FromTicks(1), $"seed {seed}, iteration {iteration}: {burst} per {period}, item {i} at {at[i]}, earliest {earliest}");
+            }
+        }
+    }
+
+    [TestMethod]
+    [Timeout(30_000)]
     public async Task SelectByKey_SameKeyInOrder_DifferentKeysInParallel_BoundedActiveKeys()
     {
         for (var iteration = 0; iteration < 50; iteration++)
