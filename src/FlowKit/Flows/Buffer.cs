@@ -26,25 +26,11 @@ public static partial class Flow
 
         internal override void Materialize(FlowRun run, Emitter<T> downstream)
         {
+            // The one-worker stage loop with a pass-through step: the same lock-free buffer and batched wake-ups as an async Select.
             var stage = run.Stage(this, StageOptions.Default);
-            var channel = run.CreateBuffer<T>(stage.Name, capacity, singleReader: true, singleWriter: true);
-            var reader = channel.Reader;
-            run.AddSegment(async ct =>
-            {
-                while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-                {
-                    while (reader.TryRead(out var item))
-                    {
-                        ct.ThrowIfCancellationRequested();
-                        await downstream.EmitAsync(item, ct).ConfigureAwait(false);
-                    }
-
-                    ct.ThrowIfCancellationRequested();
-                }
-
-                await downstream.CompleteAsync(ct).ConfigureAwait(false);
-            });
-            upstream.Materialize(run, new BufferEmitter<T>(channel.Writer));
+            var buffer = run.CreateStageBuffer<T>(stage.Name, capacity);
+            run.AddSegment(ct => StageEngine.RunSingleAsync(buffer, PassThrough<T>.Instance, downstream, ct));
+            upstream.Materialize(run, new StageBufferEmitter<T>(buffer));
         }
     }
 }

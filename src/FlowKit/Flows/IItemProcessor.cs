@@ -6,3 +6,11 @@ internal interface IItemProcessor<in T, TResult>
 {
     ValueTask<(bool Ok, TResult Value)> ProcessAsync(T item, CancellationToken cancellationToken);
 }
+
+/// <summary>The step of a stage that only moves items (<c>Flow.Buffer</c>): every item passes, synchronously.</summary>
+internal sealed class PassThrough<T> : IItemProcessor<T, T>
+{
+    public static readonly PassThrough<T> Instance = new();
+
+    public ValueTask<(bool Ok, T Value)> ProcessAsync(T item, CancellationToken cancellationToken) => new((true, item));
+}

@@ -43,7 +43,8 @@ internal static class StageEngine
         return new OrderedInput<T, TResult>(window);
     }
 
-    private static async Task RunSingleAsync<T, TResult>(StageBuffer<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
+    /// <summary>The loop of a one-worker stage: read the buffer, process, emit, with the next stage's wake-ups batched.</summary>
+    internal static async Task RunSingleAsync<T, TResult>(StageBuffer<T> reader, IItemProcessor<T, TResult> processor, Emitter<TResult> downstream, CancellationToken cancellationToken)
     {
         // Wake-ups of the next stage are batched: announce what was held back before every wait that does not complete at once.
         var wakes = new WakeBatcher(downstream.WakeTarget);
