@@ -31,7 +31,7 @@ public sealed partial class SocketStream
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxLineLength);
         ThrowIfDisposed();
-        return ReadLinesCoreAsync(maxLineLength, cancellationToken);
+        return ReadRecordsAsync(new LineRecords(maxLineLength), cancellationToken);
     }
 
     /// <summary>
@@ -47,22 +47,10 @@ public sealed partial class SocketStream
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFrameSize);
         ThrowIfDisposed();
-        return ReadFramesCoreAsync(maxFrameSize, cancellationToken);
+        return ReadRecordsAsync(new FrameRecords(maxFrameSize), cancellationToken);
     }
 
-    private static string DecodeLine(in ReadOnlySequence<byte> line)
-    {
-        try
-        {
-            return StrictUtf8.GetString(line);
-        }
-        catch (DecoderFallbackException ex)
-        {
-            throw new InvalidDataException("A line was not valid UTF-8.", ex);
-        }
-    }
-
-    private async IAsyncEnumerable<string> ReadLinesCoreAsync(int maxLineLength, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<T> ReadRecordsAsync<T>(RecordReader<T> records, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         EnterRead();
         var holding = false;
@@ -76,46 +64,16 @@ public sealed partial class SocketStream
                 buffer = result.Buffer;
                 consumed = buffer.Start;
                 holding = true;
-                while (true)
+                while (TryReadRecord(records, buffer.Slice(consumed), result.IsCompleted, out var record, out var next))
                 {
-                    ReadOnlySequence<byte> line;
-                    SequencePosition next;
-                    try
-                    {
-                        if (!LineDecoder.TryRead(buffer.Slice(consumed), maxLineLength, out line, out next))
-                        {
-                            break;
-                        }
-                    }
-                    catch (LineTooLongException ex)
-                    {
-                        MarkReadFault(ex);
-                        throw;
-                    }
-
-                    var length = buffer.Slice(consumed, next).Length;
+                    // The record is consumed before it is decoded: a record that fails to decode is not read again.
+                    Interlocked.Add(ref _bytesReceived, buffer.Slice(consumed, next).Length);
                     consumed = next;
-                    Interlocked.Add(ref _bytesReceived, length);
-                    yield return DecodeLine(line);
+                    yield return records.Decode(record);
                 }
 
                 if (result.IsCompleted)
                 {
-                    var rest = buffer.Slice(consumed);
-                    if (!rest.IsEmpty)
-                    {
-                        if (rest.Length > maxLineLength)
-                        {
-                            var tooLong = new LineTooLongException(maxLineLength, rest.Length);
-                            MarkReadFault(tooLong);
-                            throw tooLong;
-                        }
-
-                        consumed = buffer.End;
-                        Interlocked.Add(ref _bytesReceived, rest.Length);
-                        yield return DecodeLine(rest);
-                    }
-
                     yield break;
                 }
 
@@ -131,99 +89,120 @@ public sealed partial class SocketStream
                 Release(buffer, consumed, consumed);
             }
 
+            records.Dispose();
             ExitRead();
         }
     }
 
-    private async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadFramesCoreAsync(int maxFrameSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The next record at the front of <paramref name="rest"/> or, once the stream has <paramref name="ended"/>, the last one its
+    /// leftovers make; a protocol error (too long, cut short) leaves the stream unusable for reading.</summary>
+    private bool TryReadRecord<T>(RecordReader<T> records, ReadOnlySequence<byte> rest, bool ended, out ReadOnlySequence<byte> record, out SequencePosition next)
     {
-        EnterRead();
-        var holding = false;
-        ReadOnlySequence<byte> buffer = default;
-        var consumed = default(SequencePosition);
-        byte[]? scratch = null;
         try
         {
-            while (true)
+            if (records.TryRead(rest, out record, out next))
             {
-                var result = await ReadBufferAsync(cancellationToken).ConfigureAwait(false);
-                buffer = result.Buffer;
-                consumed = buffer.Start;
-                holding = true;
-                while (true)
-                {
-                    ReadOnlySequence<byte> payload;
-                    SequencePosition next;
-                    try
-                    {
-                        if (!FrameDecoder.TryRead(buffer.Slice(consumed), maxFrameSize, out payload, out next))
-                        {
-                            break;
-                        }
-                    }
-                    catch (FrameTooLargeException ex)
-                    {
-                        MarkReadFault(ex);
-                        throw;
-                    }
+                return true;
+            }
 
-                    consumed = next;
-                    Interlocked.Add(ref _bytesReceived, payload.Length + FrameDecoder.HeaderSize);
-                    if (payload.IsSingleSegment)
-                    {
-                        yield return payload.First;
-                    }
-                    else
-                    {
-                        // Only a frame split across pipe segments is copied, into one reused buffer.
-                        var length = (int)payload.Length;
-                        if (scratch is null || scratch.Length < length)
-                        {
-                            if (scratch is not null)
-                            {
-                                ArrayPool<byte>.Shared.Return(scratch);
-                            }
+            if (ended && !rest.IsEmpty)
+            {
+                record = records.ReadLast(rest);
+                next = rest.End;
+                return true;
+            }
 
-                            scratch = ArrayPool<byte>.Shared.Rent(length);
-                        }
+            return false;
+        }
+        catch (Exception ex) when (ex is LineTooLongException or FrameTooLargeException or IncompleteReadException)
+        {
+            MarkReadFault(ex);
+            throw;
+        }
+    }
 
-                        payload.CopyTo(scratch);
-                        yield return scratch.AsMemory(0, length);
-                    }
-                }
+    /// <summary>How <see cref="ReadRecordsAsync"/> cuts the buffered bytes into records and turns each into what the caller gets.</summary>
+    private abstract class RecordReader<T> : IDisposable
+    {
+        /// <summary>The record at the front of <paramref name="buffer"/>, if it is all there.</summary>
+        public abstract bool TryRead(in ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> record, out SequencePosition next);
 
-                if (result.IsCompleted)
-                {
-                    var rest = buffer.Slice(consumed);
-                    if (!rest.IsEmpty)
-                    {
-                        var (read, expected, what) = FrameDecoder.Shortfall(rest);
-                        var incomplete = new IncompleteReadException(read, expected, what);
-                        MarkReadFault(incomplete);
-                        throw incomplete;
-                    }
+        /// <summary>The record formed by what is left at the end of the stream, or a protocol error.</summary>
+        public abstract ReadOnlySequence<byte> ReadLast(in ReadOnlySequence<byte> rest);
 
-                    yield break;
-                }
+        public abstract T Decode(in ReadOnlySequence<byte> record);
 
-                holding = false;
-                Release(buffer, consumed, buffer.End);
+        public virtual void Dispose()
+        {
+        }
+    }
+
+    /// <summary>UTF-8 lines ended by <c>\n</c> or <c>\r\n</c>; a last line without a terminator counts.</summary>
+    private sealed class LineRecords(int maxLineLength) : RecordReader<string>
+    {
+        public override bool TryRead(in ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> record, out SequencePosition next) =>
+            LineDecoder.TryRead(buffer, maxLineLength, out record, out next);
+
+        public override ReadOnlySequence<byte> ReadLast(in ReadOnlySequence<byte> rest) =>
+            rest.Length > maxLineLength ? throw new LineTooLongException(maxLineLength, rest.Length) : rest;
+
+        public override string Decode(in ReadOnlySequence<byte> record)
+        {
+            try
+            {
+                return StrictUtf8.GetString(record);
+            }
+            catch (DecoderFallbackException ex)
+            {
+                throw new InvalidDataException("A line was not valid UTF-8.", ex);
             }
         }
-        finally
+    }
+
+    /// <summary>Length-prefixed frames. A payload is handed out in place when it is contiguous; only a frame split across pipe
+    /// segments is copied, into one reused pooled buffer.</summary>
+    private sealed class FrameRecords(int maxFrameSize) : RecordReader<ReadOnlyMemory<byte>>
+    {
+        private byte[]? _scratch;
+
+        public override bool TryRead(in ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> record, out SequencePosition next) =>
+            FrameDecoder.TryRead(buffer, maxFrameSize, out record, out next);
+
+        public override ReadOnlySequence<byte> ReadLast(in ReadOnlySequence<byte> rest)
         {
-            if (holding)
+            var (read, expected, what) = FrameDecoder.Shortfall(rest);
+            throw new IncompleteReadException(read, expected, what);
+        }
+
+        public override ReadOnlyMemory<byte> Decode(in ReadOnlySequence<byte> record)
+        {
+            if (record.IsSingleSegment)
             {
-                // Examined = consumed: what is left may hold whole lines or frames for the next reader.
-                Release(buffer, consumed, consumed);
+                return record.First;
             }
 
-            if (scratch is not null)
+            var length = (int)record.Length;
+            if (_scratch is null || _scratch.Length < length)
             {
-                ArrayPool<byte>.Shared.Return(scratch);
+                if (_scratch is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(_scratch);
+                }
+
+                _scratch = ArrayPool<byte>.Shared.Rent(length);
             }
 
-            ExitRead();
+            record.CopyTo(_scratch);
+            return _scratch.AsMemory(0, length);
+        }
+
+        public override void Dispose()
+        {
+            if (_scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_scratch);
+                _scratch = null;
+            }
         }
     }
 }
