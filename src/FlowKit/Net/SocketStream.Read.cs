@@ -53,7 +53,7 @@ public sealed partial class SocketStream
             var count = pending.Result;
             if (count == 0 && IsDisposed)
             {
-                return ValueTask.FromException<int>(ExitReadWith(new ObjectDisposedException(nameof(SocketStream), "The stream was closed while a read was in progress.")));
+                return ValueTask.FromException<int>(ExitReadWith(ClosedDuring("read")));
             }
 
             Interlocked.Add(ref _bytesReceived, count);
@@ -195,7 +195,7 @@ public sealed partial class SocketStream
         // the thread-pool transport) instead of an abort: it is our close, not the peer's end of stream.
         if (count == 0 && IsDisposed)
         {
-            throw ExitReadWith(new ObjectDisposedException(nameof(SocketStream), "The stream was closed while a read was in progress."));
+            throw ExitReadWith(ClosedDuring("read"));
         }
 
         Interlocked.Add(ref _bytesReceived, count);
@@ -216,7 +216,7 @@ public sealed partial class SocketStream
             if (result.IsCompleted && result.Buffer.IsEmpty && IsDisposed)
             {
                 // Our own close ended the pending read as an end of stream (see AwaitReceiveAsync): report the close.
-                throw new ObjectDisposedException(nameof(SocketStream), "The stream was closed while a read was in progress.");
+                throw ClosedDuring("read");
             }
 
             Interlocked.Exchange(ref _buffered, result.Buffer.Length);

@@ -236,6 +236,9 @@ public sealed partial class SocketStream : IAsyncDisposable
         }
     }
 
+    private static ObjectDisposedException ClosedDuring(string direction) =>
+        new(nameof(SocketStream), $"The stream was closed while a {direction} was in progress.");
+
     /// <summary>Turns a transport failure into the stream's documented exceptions.</summary>
     private Exception Translate(Exception error, string direction)
     {
@@ -246,8 +249,7 @@ public sealed partial class SocketStream : IAsyncDisposable
 
         if (IsDisposed)
         {
-            return error as ObjectDisposedException
-                ?? new ObjectDisposedException(nameof(SocketStream), $"The stream was closed while a {direction} was in progress.");
+            return error as ObjectDisposedException ?? ClosedDuring(direction);
         }
 
         return error switch
