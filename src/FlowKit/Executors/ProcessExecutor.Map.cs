@@ -70,9 +70,13 @@ public sealed partial class ProcessExecutor
     {
         await foreach (var chunk in chunks.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            foreach (var item in chunk)
+            // Each result is handed over and its slot cleared, so the chunk does not keep results the consumer has moved past.
+            for (var i = 0; i < chunk.Length; i++)
             {
+                var item = chunk[i];
+                chunk[i] = default!;
                 yield return item;
+                item = default!;
             }
         }
     }
@@ -97,8 +101,36 @@ public sealed partial class ProcessExecutor
             return Task.FromException<TOut[]>(e);
         }
 
+        return SubmitPayloadsAsync(work, payloads, cancellationToken);
+    }
+
+    /// <summary>Sends a chunk as one frame, or, when it is larger than the frame limit, as two halves (recursively); a single item
+    /// larger than the limit fails the chunk with <see cref="ArgumentException"/> before anything is sent.</summary>
+    private Task<TOut[]> SubmitPayloadsAsync<TIn, TOut>(ProcessWork<TIn, TOut> work, byte[][] payloads, CancellationToken cancellationToken)
+    {
+        var length = ExecutorsFrames.BatchLength(work.NameUtf8.Length, payloads);
+        if (length > _maxFrame)
+        {
+            if (payloads.Length == 1)
+            {
+                return Task.FromException<TOut[]>(TooLarge(work.Name, length, "inputs"));
+            }
+
+            var half = payloads.Length / 2;
+            var first = SubmitPayloadsAsync(work, payloads[..half], cancellationToken);
+            var second = SubmitPayloadsAsync(work, payloads[half..], cancellationToken);
+            return ConcatAsync(first, second);
+        }
+
         var call = new ProcessBatchCall<TOut>(work.NameUtf8, work.Name, payloads, work.OutputType, cancellationToken);
         Enqueue(call);
         return call.Task;
+    }
+
+    private static async Task<T[]> ConcatAsync<T>(Task<T[]> first, Task<T[]> second)
+    {
+        // Both halves are awaited whatever happens, so neither is left unobserved; the first failure (in input order) wins.
+        await ((Task)Task.WhenAll(first, second)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return [.. await first.ConfigureAwait(false), .. await second.ConfigureAwait(false)];
     }
 }
