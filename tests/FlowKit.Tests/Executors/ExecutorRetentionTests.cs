@@ -18,7 +18,7 @@ public sealed class ExecutorRetentionTests
     {
         await using var executor = new ThreadExecutor(workers);
         using var lifetime = new CancellationTokenSource();
-        const int Count = 5_000;
+        const int Count = 20_000;
         var refs = await SubmitTracked(executor, Count, lifetime.Token);
         var (inputs, results) = await CountAliveAsync(refs);
         Console.WriteLine($"{Count} submits with one token on {workers} worker(s): inputs alive {inputs}, results alive {results}");
@@ -69,13 +69,19 @@ public sealed class ExecutorRetentionTests
     {
         var inputs = new WeakReference[count];
         var results = new WeakReference[count];
-        var tasks = new Task[count];
-        for (var i = 0; i < count; i++)
+        // Small bursts, each awaited, so the workers are idle and spinning when the next burst arrives: an item is then often
+        // taken and finished before SubmitAsync has returned, which is the window a late registration leaks in.
+        var tasks = new Task[8];
+        for (var i = 0; i < count; i += tasks.Length)
         {
-            tasks[i] = SubmitOne(executor, i, inputs, results, token);
+            for (var j = 0; j < tasks.Length; j++)
+            {
+                tasks[j] = i + j < count ? SubmitOne(executor, i + j, inputs, results, token) : Task.CompletedTask;
+            }
+
+            await Task.WhenAll(tasks);
         }
 
-        await Task.WhenAll(tasks);
         Array.Clear(tasks);
         return (inputs, results);
     }
