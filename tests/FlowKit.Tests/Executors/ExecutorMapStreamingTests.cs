@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 using FlowKit.Tests.TestUtilities;
@@ -77,10 +78,13 @@ public sealed class ExecutorMapStreamingTests
     public async Task ThreadMapAsync_InputWaitsForEachResult_LockStep(bool ordered)
     {
         await using var executor = new ThreadExecutor(2);
+        var latencies = new List<double>();
         for (var rep = 0; rep < 20; rep++)
         {
-            await RunLockStep(30, (input, ct) => executor.MapAsync(static x => x * 2, input, ordered, ct), static r => r / 2);
+            await RunLockStep(30, (input, ct) => executor.MapAsync(static x => x * 2, input, ordered, ct), static r => r / 2, latencies);
         }
+
+        Report($"thread ordered={ordered}", latencies);
     }
 
     [TestMethod]
@@ -90,9 +94,31 @@ public sealed class ExecutorMapStreamingTests
     public async Task ProcessMapAsync_InputWaitsForEachResult_LockStep(bool ordered)
     {
         await using var pool = ExecutorsTestWorkers.Pool(workers: 1);
+        var latencies = new List<double>();
         for (var rep = 0; rep < 3; rep++)
         {
-            await RunLockStep(30, (input, ct) => pool.MapAsync(TestWork.Square, Longs(input), ordered, ct), static r => (int)Math.Sqrt(r));
+            await RunLockStep(30, (input, ct) => pool.MapAsync(TestWork.Square, Longs(input), ordered, ct), static r => (int)Math.Sqrt(r), latencies);
+        }
+
+        Report($"process ordered={ordered}", latencies);
+    }
+
+    private static void Report(string what, List<double> ms)
+    {
+        ms.Sort();
+        Console.WriteLine($"lock-step MapAsync {what}: {ms.Count} items, input-to-result latency p50 {ms[ms.Count / 2]:F2} ms, " +
+            $"p99 {ms[(int)(ms.Count * 0.99)]:F2} ms, max {ms[^1]:F2} ms (load average {LoadAverage()})");
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
         }
     }
 
@@ -130,8 +156,9 @@ public sealed class ExecutorMapStreamingTests
     }
 
     /// <summary>The input yields item i only after the consumer has seen the result of item i - 1.</summary>
-    private static async Task RunLockStep<TOut>(int n, Func<IAsyncEnumerable<int>, CancellationToken, IAsyncEnumerable<TOut>> map, Func<TOut, int> decode)
+    private static async Task RunLockStep<TOut>(int n, Func<IAsyncEnumerable<int>, CancellationToken, IAsyncEnumerable<TOut>> map, Func<TOut, int> decode, List<double> latencies)
     {
+        var yieldedAt = new long[n];
         var seen = new TaskCompletionSource[n];
         for (var i = 0; i < n; i++)
         {
@@ -142,8 +169,9 @@ public sealed class ExecutorMapStreamingTests
         var count = 0;
         try
         {
-            await foreach (var r in map(LockStep(n, seen), bound.Token))
+            await foreach (var r in map(LockStep(n, seen, yieldedAt), bound.Token))
             {
+                latencies.Add(Stopwatch.GetElapsedTime(yieldedAt[count]).TotalMilliseconds);
                 Assert.AreEqual(count, decode(r));
                 seen[count++].TrySetResult();
             }
@@ -166,10 +194,11 @@ public sealed class ExecutorMapStreamingTests
         await release.WaitAsync(ct);
     }
 
-    private static async IAsyncEnumerable<int> LockStep(int n, TaskCompletionSource[] seen, [EnumeratorCancellation] CancellationToken ct = default)
+    private static async IAsyncEnumerable<int> LockStep(int n, TaskCompletionSource[] seen, long[] yieldedAt, [EnumeratorCancellation] CancellationToken ct = default)
     {
         for (var i = 0; i < n; i++)
         {
+            yieldedAt[i] = Stopwatch.GetTimestamp();
             yield return i;
             await seen[i].Task.WaitAsync(ct);
         }
