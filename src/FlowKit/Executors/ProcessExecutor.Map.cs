@@ -19,7 +19,8 @@ public sealed partial class ProcessExecutor
         MapAsync(work, inputs, new ExecutorMapOptions { Ordered = ordered }, cancellationToken);
 
     /// <summary>Runs <paramref name="work"/> on every input of an asynchronous stream in the worker processes and streams the
-    /// results, in chunks of 64.</summary>
+    /// results, in chunks of up to 64; a partial chunk is sent as soon as the input does not have its next item ready, and a
+    /// result is yielded as soon as it exists (in order: once every earlier one has been).</summary>
     /// <param name="work">The registered work.</param>
     /// <param name="inputs">The inputs; read only as fast as results are taken.</param>
     /// <param name="ordered">True: results in input order; false: chunk by chunk as they complete.</param>
