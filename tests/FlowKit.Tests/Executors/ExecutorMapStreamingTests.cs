@@ -13,6 +13,7 @@ namespace FlowKit.Tests.Executors;
 public sealed class ExecutorMapStreamingTests
 {
     private static readonly TimeSpan StallBound = TimeSpan.FromSeconds(10);
+    private static readonly int StressFactor = ExecutorsTestWorkers.Stress ? 20 : 1;
 
     [TestMethod]
     [Timeout(120_000)]
@@ -26,8 +27,8 @@ public sealed class ExecutorMapStreamingTests
         // A small window (k = 1 .. 2 x window, many repetitions), then the default window at its edges.
         foreach (var (window, ks, reps) in new[]
         {
-            (4, Enumerable.Range(1, 8).ToArray(), 25),
-            (0, new[] { 1, 2, 3, 16, 31, 32, 33, 63, 64 }, 5),
+            (4, Enumerable.Range(1, 8).ToArray(), 25 * StressFactor),
+            (0, new[] { 1, 2, 3, 16, 31, 32, 33, 63, 64 }, 5 * StressFactor),
         })
         {
             var options = new ExecutorMapOptions { Ordered = ordered, MaxInFlight = window };
@@ -54,8 +55,8 @@ public sealed class ExecutorMapStreamingTests
         var runs = 0;
         foreach (var (options, ks, reps) in new[]
         {
-            (new ExecutorMapOptions { Ordered = ordered, ChunkSize = 2, MaxInFlight = 2 }, Enumerable.Range(1, 8).ToArray(), 4),
-            (new ExecutorMapOptions { Ordered = ordered }, new[] { 1, 2, 3, 63, 64, 65, 130 }, 2),
+            (new ExecutorMapOptions { Ordered = ordered, ChunkSize = 2, MaxInFlight = 2 }, Enumerable.Range(1, 8).ToArray(), 4 * StressFactor),
+            (new ExecutorMapOptions { Ordered = ordered }, new[] { 1, 2, 3, 63, 64, 65, 130 }, 2 * StressFactor),
         })
         {
             foreach (var k in ks)
@@ -79,7 +80,7 @@ public sealed class ExecutorMapStreamingTests
     {
         await using var executor = new ThreadExecutor(2);
         var latencies = new List<double>();
-        for (var rep = 0; rep < 20; rep++)
+        for (var rep = 0; rep < 20 * StressFactor; rep++)
         {
             await RunLockStep(30, (input, ct) => executor.MapAsync(static x => x * 2, input, ordered, ct), static r => r / 2, latencies);
         }

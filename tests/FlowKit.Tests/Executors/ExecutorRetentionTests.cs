@@ -18,10 +18,10 @@ public sealed class ExecutorRetentionTests
     {
         await using var executor = new ThreadExecutor(workers);
         using var lifetime = new CancellationTokenSource();
-        const int Count = 20_000;
-        var refs = await SubmitTracked(executor, Count, lifetime.Token);
+        var count = ExecutorsTestWorkers.Stress ? 200_000 : 20_000;
+        var refs = await SubmitTracked(executor, count, lifetime.Token);
         var (inputs, results) = await CountAliveAsync(refs);
-        Console.WriteLine($"{Count} submits with one token on {workers} worker(s): inputs alive {inputs}, results alive {results}");
+        Console.WriteLine($"{count} submits with one token on {workers} worker(s): inputs alive {inputs}, results alive {results}");
         Assert.AreEqual(0, inputs, "inputs kept alive after their tasks were dropped");
         Assert.AreEqual(0, results, "results kept alive after their tasks were dropped");
         GC.KeepAlive(lifetime);

@@ -104,6 +104,24 @@ public sealed class ProcessExecutorHardeningTests
 
     [TestMethod]
     [Timeout(60_000)]
+    public async Task LargeArgumentAndResult_UnderTheDefaultLimit_RoundTripWhole()
+    {
+        // 8 MiB each way: many times the pipe's buffer, so both sides must write and read partial pipe transfers whole.
+        await using var pool = ExecutorsTestWorkers.Pool(workers: 1);
+        var big = string.Create(8 << 20, 0, static (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = (char)('a' + (i % 26));
+            }
+        });
+        Assert.AreEqual(big, await pool.SubmitAsync(TestWork.Echo, big));
+        Assert.AreEqual(8 << 20, (await pool.SubmitAsync(TestWork.Repeat, 8 << 20)).Length);
+        Assert.AreEqual(0L, pool.GetStatistics().WorkersLost);
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
     public void Options_MaxFrameBytes_Validated()
     {
         Assert.AreEqual(64 << 20, new ProcessExecutorOptions().MaxFrameBytes);
