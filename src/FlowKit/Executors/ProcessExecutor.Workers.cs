@@ -89,7 +89,6 @@ public sealed partial class ProcessExecutor
         lock (_workers)
         {
             _workers.Remove(worker);
-            _idleCredits = Math.Min(_idleCredits, _workers.Count);
         }
     }
 

@@ -32,12 +32,11 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
 
     private readonly Channel<ProcessCall> _queue = Channel.CreateUnbounded<ProcessCall>();
     private readonly CancellationTokenSource _kill = new();
-    // Guarded by _workers: the worker list, the running slot tasks, and the idle credits (replies not yet matched by a new item;
-    // at most one per live worker) that decide whether an item needs a new worker.
+    // Guarded by _workers: the live workers, the slot tasks, and how many slots run (a slot whose worker is still starting is
+    // running but not yet in _workers).
     private readonly List<Task> _slots = [];
     private readonly List<ProcessWorkerConnection> _workers = [];
     private int _runningSlots;
-    private int _idleCredits;
     private readonly string _fileName;
     private readonly IReadOnlyList<string> _arguments;
     private readonly int _maxTasksPerWorker;
@@ -272,31 +271,28 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
                 throw new ObjectDisposedException(nameof(ProcessExecutor), "The executor has been shut down; no new work is accepted.");
             }
 
-            // On demand (CPython's rule): an idle worker takes the item; only when none is idle, and fewer than MaxWorkers run,
-            // does a new worker start.
-            if (_runningSlots == 0 || (_idleCredits == 0 && _runningSlots < MaxWorkers))
+            // On demand (CPython's rule): an idle worker takes the item; only when the queued items outnumber the idle workers
+            // (holding nothing) and the ones still starting, and fewer than MaxWorkers run, does a new worker start.
+            if (_runningSlots < MaxWorkers)
             {
-                _runningSlots++;
-                _slots.RemoveAll(static t => t.IsCompleted);
-                _slots.Add(Task.Run(RunSlotAsync));
-            }
-            else if (_idleCredits > 0)
-            {
-                _idleCredits--;
+                var idle = _runningSlots - _workers.Count;
+                foreach (var w in _workers)
+                {
+                    if (w.HeldCount == 0)
+                    {
+                        idle++;
+                    }
+                }
+
+                if (_queue.Reader.Count > idle)
+                {
+                    _runningSlots++;
+                    _slots.RemoveAll(static t => t.IsCompleted);
+                    _slots.Add(Task.Run(RunSlotAsync));
+                }
             }
         }
     }
 
-    /// <summary>A worker answered a call: it can take another one without a new worker being started.</summary>
-    private void OnReply()
-    {
-        Interlocked.Increment(ref _completed);
-        lock (_workers)
-        {
-            if (_idleCredits < _workers.Count)
-            {
-                _idleCredits++;
-            }
-        }
-    }
+    private void OnReply() => Interlocked.Increment(ref _completed);
 }
