@@ -122,6 +122,34 @@ public sealed class ProcessExecutorHardeningTests
 
     [TestMethod]
     [Timeout(60_000)]
+    public async Task WorkerSide_FrameAboveItsLimit_RefusedWithAClearMessage_WorkerEnds()
+    {
+        // The worker enforces the limit its parent gave it: a longer frame is never buffered, the worker says why on stderr
+        // and ends as if the pipe broke.
+        var info = new ProcessStartInfo(ExecutorsTestWorkers.WorkerPath)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(ProcessWorker.WorkerArgument);
+        info.Environment["FLOWKIT_WORKER_MAX_FRAME_BYTES"] = "4096";
+        using var worker = Process.Start(info)!;
+        var stderr = worker.StandardError.ReadToEndAsync();
+        var stdout = worker.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+        await worker.StandardInput.BaseStream.WriteAsync(BitConverter.GetBytes(8192));
+        await worker.StandardInput.BaseStream.FlushAsync();
+        await worker.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await stdout;
+        var message = await stderr;
+        StringAssert.Contains(message, "8192 bytes");
+        StringAssert.Contains(message, "MaxFrameBytes");
+        worker.StandardInput.Close();
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
     public void Options_MaxFrameBytes_Validated()
     {
         Assert.AreEqual(64 << 20, new ProcessExecutorOptions().MaxFrameBytes);
