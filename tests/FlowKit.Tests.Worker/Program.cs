@@ -3,8 +3,27 @@ using FlowKit.Tests.Worker;
 
 // A worker for the executor tests; with "--harness <worker-dll>" it is instead a parent that starts a pool of 2 workers, prints
 // their pids and waits to be killed (reliability family 14: no orphans).
+// "--hostile-frame": a worker that announces a frame just under the old 256 MiB limit and then sends nothing more, as a
+// compromised or buggy worker could; the parent must refuse it at once instead of buffering.
+if (args.Contains("--hostile-frame"))
+{
+    using var protocol = Console.OpenStandardOutput();
+    protocol.Write(BitConverter.GetBytes(200 << 20));
+    protocol.Flush();
+    using var input = Console.OpenStandardInput();
+    input.CopyTo(Stream.Null);
+    return 0;
+}
+
 if (await ProcessWorker.RunIfWorkerAsync(args, TestWork.Registry))
 {
+    // "--linger": a worker that does not exit when its input closes, so the parent's shutdown timeout must kill it.
+    if (args.Contains("--linger"))
+    {
+        using var never = new ManualResetEventSlim();
+        never.Wait();
+    }
+
     return 0;
 }
 

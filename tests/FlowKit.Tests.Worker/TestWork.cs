@@ -37,6 +37,18 @@ public static class TestWork
     /// <summary>Prints to Console.Out, which must not reach the protocol on stdout.</summary>
     public static readonly ProcessWork<string, string> Print = Registry.Register("print", (string s) => PrintIt(s), TestJson.Default.String, TestJson.Default.String);
 
+    /// <summary>Runs /bin/echo, which inherits the worker's stdout (file descriptor 1), and returns its exit code.</summary>
+    public static readonly ProcessWork<string, int> RunEcho = Registry.Register("run-echo", (string s) => RunChild("/bin/echo", s), TestJson.Default.String, TestJson.Default.Int32);
+
+    /// <summary>Runs /bin/cat with the worker's stdin (file descriptor 0) and returns its exit code: it must not read the protocol.</summary>
+    public static readonly ProcessWork<string, int> RunCat = Registry.Register("run-cat", (string _) => RunChild("/bin/cat", null), TestJson.Default.String, TestJson.Default.Int32);
+
+    /// <summary>Writes straight to file descriptor 1 (<see cref="Console.OpenStandardOutput()"/>, below Console.Out) and returns its argument.</summary>
+    public static readonly ProcessWork<string, string> WriteFd1 = Registry.Register("write-fd1", (string s) => WriteStdout(s), TestJson.Default.String, TestJson.Default.String);
+
+    /// <summary>Returns a string of n characters: a reply whose size the test chooses.</summary>
+    public static readonly ProcessWork<int, string> Repeat = Registry.Register("repeat", (int n) => new string('r', n), TestJson.Default.Int32, TestJson.Default.String);
+
     /// <summary>Returns NaN, which System.Text.Json refuses to write by default: a result serialisation failure in the worker.</summary>
     public static readonly ProcessWork<int, double> NaN = Registry.Register("nan", (int _) => double.NaN, TestJson.Default.Int32, TestJson.Default.Double);
 
@@ -114,6 +126,28 @@ public static class TestWork
         ct.WaitHandle.WaitOne();
         ct.ThrowIfCancellationRequested();
         return 0;
+    }
+
+    private static int RunChild(string program, string? argument)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(program) { UseShellExecute = false };
+        if (argument is not null)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var child = System.Diagnostics.Process.Start(info)!;
+        child.WaitForExit();
+        return child.ExitCode;
+    }
+
+    private static string WriteStdout(string s)
+    {
+        using var fd1 = Console.OpenStandardOutput();
+        var bytes = System.Text.Encoding.UTF8.GetBytes("raw fd 1 noise from a handler: " + s + "\n");
+        fd1.Write(bytes);
+        fd1.Flush();
+        return s;
     }
 
     private static string PrintIt(string s)

@@ -16,7 +16,9 @@ public sealed class ExecutorMapOptions
     public int MaxInFlight { get; init; }
 
     /// <summary>Items sent to a worker process in one message (<c>chunksize</c>); ignored by <see cref="ThreadExecutor"/>.
-    /// 0 chooses 64, which amortises the round trip for small items; use 1 for long items so they spread across workers.</summary>
+    /// 0 chooses 64, which amortises the round trip for small items; use 1 for long items so they spread across workers. A
+    /// partial chunk is sent as soon as an asynchronous input does not have its next item ready, so items never wait for a
+    /// chunk to fill.</summary>
     /// <value>The default value is 0 (automatic).</value>
     public int ChunkSize { get; init; }
 

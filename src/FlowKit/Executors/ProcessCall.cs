@@ -20,7 +20,7 @@ internal abstract class ProcessCall
 
     private readonly object _gate = new();
     private CancellationTokenRegistration _registration;
-    private ITimer? _graceTimer;
+    private ExecutorsDeadlineTimer? _graceTimer;
     private int _state;
 
     protected ProcessCall(byte[] name, string workName, CancellationToken token)
@@ -52,6 +52,23 @@ internal abstract class ProcessCall
         }
     }
 
+    /// <summary>The request frame's length (after the length prefix).</summary>
+    public abstract long RequestLength { get; }
+
+    /// <summary>True once the call has its outcome (or was abandoned).</summary>
+    public bool IsFinished
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state == Finished;
+            }
+        }
+    }
+
+    /// <summary>Made before the call is published to the queue, so a call that finishes at once never leaves a registration
+    /// behind on a long-lived token.</summary>
     public void RegisterCancellation()
     {
         if (Token.CanBeCanceled)
@@ -91,7 +108,7 @@ internal abstract class ProcessCall
                 case Sent:
                     _state = CancelSent;
                     worker = Worker!;
-                    _graceTimer = worker.Time.CreateTimer(static s => ((ProcessWorkerConnection)s!).Kill(), worker, worker.CancellationGracePeriod, Timeout.InfiniteTimeSpan);
+                    _graceTimer = new ExecutorsDeadlineTimer(worker.Time, worker.CancellationGracePeriod, static s => ((ProcessCall)s!).GraceExpired(), this);
                     break;
                 default:
                     return;
@@ -108,7 +125,13 @@ internal abstract class ProcessCall
         worker.SendCancel(Id);
     }
 
+    /// <summary>The call was never published (the executor had shut down): drop its registration.</summary>
+    public void Abandon() => TryFinish();
+
     public abstract void WriteRequest(IBufferWriter<byte> writer);
+
+    /// <summary>Drops the serialised argument once its frame is written: the call may wait a long time for its reply.</summary>
+    public abstract void ReleasePayload();
 
     public void CompleteFromFrame(ReadOnlySpan<byte> frame)
     {
@@ -149,7 +172,7 @@ internal abstract class ProcessCall
     }
 
     /// <summary>Fails a call whose worker died or was killed.</summary>
-    public void FailWorkerLost(int processId, int exitCode, int? signal)
+    public void FailWorkerLost(int processId, int exitCode, int? signal, string? protocolError = null)
     {
         var cancelled = CancelRequested;
         if (!TryFinish())
@@ -163,7 +186,7 @@ internal abstract class ProcessCall
         }
         else
         {
-            SetException(new WorkerCrashedException(processId, exitCode, signal, WorkName));
+            SetException(new WorkerCrashedException(processId, exitCode, signal, WorkName, protocolError));
         }
     }
 
@@ -181,11 +204,28 @@ internal abstract class ProcessCall
 
     protected abstract void SetCanceledCore(CancellationToken token);
 
+    /// <summary>The grace period after a cancel frame has run out: kill the worker, unless the reply came meanwhile.</summary>
+    private void GraceExpired()
+    {
+        ProcessWorkerConnection? worker;
+        lock (_gate)
+        {
+            if (_state != CancelSent)
+            {
+                return;
+            }
+
+            worker = Worker;
+        }
+
+        worker?.Kill();
+    }
+
     private void SetCanceled() => SetCanceledCore(Token.IsCancellationRequested ? Token : new CancellationToken(true));
 
     private bool TryFinish()
     {
-        ITimer? timer;
+        ExecutorsDeadlineTimer? timer;
         lock (_gate)
         {
             if (_state == Finished)
@@ -208,10 +248,16 @@ internal sealed class ProcessCall<TOut>(byte[] name, string workName, byte[] pay
     : ProcessCall(name, workName, token)
 {
     private readonly TaskCompletionSource<TOut> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _length = ExecutorsFrames.CallLength(name.Length, payload.Length);
+    private byte[] _payload = payload;
 
     public Task<TOut> Task => _tcs.Task;
 
-    public override void WriteRequest(IBufferWriter<byte> writer) => ExecutorsFrames.WriteCall(writer, Id, Name, payload);
+    public override long RequestLength => _length;
+
+    public override void WriteRequest(IBufferWriter<byte> writer) => ExecutorsFrames.WriteCall(writer, Id, Name, _payload);
+
+    public override void ReleasePayload() => _payload = [];
 
     protected override void SetResult(ReadOnlySpan<byte> body) => _tcs.TrySetResult(JsonSerializer.Deserialize(body, outputType)!);
 
@@ -225,17 +271,24 @@ internal sealed class ProcessBatchCall<TOut>(byte[] name, string workName, byte[
     : ProcessCall(name, workName, token)
 {
     private readonly TaskCompletionSource<TOut[]> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _length = ExecutorsFrames.BatchLength(name.Length, payloads);
+    private readonly int _count = payloads.Length;
+    private byte[][] _payloads = payloads;
 
     public Task<TOut[]> Task => _tcs.Task;
 
-    public override void WriteRequest(IBufferWriter<byte> writer) => ExecutorsFrames.WriteBatch(writer, Id, Name, payloads);
+    public override long RequestLength => _length;
+
+    public override void WriteRequest(IBufferWriter<byte> writer) => ExecutorsFrames.WriteBatch(writer, Id, Name, _payloads);
+
+    public override void ReleasePayload() => _payloads = [];
 
     protected override void SetResult(ReadOnlySpan<byte> body)
     {
         var count = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(body);
-        if (count != payloads.Length)
+        if (count != _count)
         {
-            throw new InvalidDataException($"A worker replied with {count} results to a chunk of {payloads.Length} items.");
+            throw new InvalidDataException($"A worker replied with {count} results to a chunk of {_count} items.");
         }
 
         var results = new TOut[count];

@@ -19,7 +19,8 @@ public sealed partial class ProcessExecutor
         MapAsync(work, inputs, new ExecutorMapOptions { Ordered = ordered }, cancellationToken);
 
     /// <summary>Runs <paramref name="work"/> on every input of an asynchronous stream in the worker processes and streams the
-    /// results, in chunks of 64.</summary>
+    /// results, in chunks of up to 64; a partial chunk is sent as soon as the input does not have its next item ready, and a
+    /// result is yielded as soon as it exists (in order: once every earlier one has been).</summary>
     /// <param name="work">The registered work.</param>
     /// <param name="inputs">The inputs; read only as fast as results are taken.</param>
     /// <param name="ordered">True: results in input order; false: chunk by chunk as they complete.</param>
@@ -70,9 +71,13 @@ public sealed partial class ProcessExecutor
     {
         await foreach (var chunk in chunks.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            foreach (var item in chunk)
+            // Each result is handed over and its slot cleared, so the chunk does not keep results the consumer has moved past.
+            for (var i = 0; i < chunk.Length; i++)
             {
+                var item = chunk[i];
+                chunk[i] = default!;
                 yield return item;
+                item = default!;
             }
         }
     }
@@ -97,8 +102,36 @@ public sealed partial class ProcessExecutor
             return Task.FromException<TOut[]>(e);
         }
 
+        return SubmitPayloadsAsync(work, payloads, cancellationToken);
+    }
+
+    /// <summary>Sends a chunk as one frame, or, when it is larger than the frame limit, as two halves (recursively); a single item
+    /// larger than the limit fails the chunk with <see cref="ArgumentException"/> before anything is sent.</summary>
+    private Task<TOut[]> SubmitPayloadsAsync<TIn, TOut>(ProcessWork<TIn, TOut> work, byte[][] payloads, CancellationToken cancellationToken)
+    {
+        var length = ExecutorsFrames.BatchLength(work.NameUtf8.Length, payloads);
+        if (length > _maxFrame)
+        {
+            if (payloads.Length == 1)
+            {
+                return Task.FromException<TOut[]>(TooLarge(work.Name, length, "inputs"));
+            }
+
+            var half = payloads.Length / 2;
+            var first = SubmitPayloadsAsync(work, payloads[..half], cancellationToken);
+            var second = SubmitPayloadsAsync(work, payloads[half..], cancellationToken);
+            return ConcatAsync(first, second);
+        }
+
         var call = new ProcessBatchCall<TOut>(work.NameUtf8, work.Name, payloads, work.OutputType, cancellationToken);
         Enqueue(call);
         return call.Task;
+    }
+
+    private static async Task<T[]> ConcatAsync<T>(Task<T[]> first, Task<T[]> second)
+    {
+        // Both halves are awaited whatever happens, so neither is left unobserved; the first failure (in input order) wins.
+        await ((Task)Task.WhenAll(first, second)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return [.. await first.ConfigureAwait(false), .. await second.ConfigureAwait(false)];
     }
 }

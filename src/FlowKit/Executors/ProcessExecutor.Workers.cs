@@ -10,27 +10,23 @@ public sealed partial class ProcessExecutor
         Crashed,
     }
 
-    /// <summary>One worker slot: start a worker when work arrives, serve until it must be replaced, repeat until shutdown.</summary>
+    /// <summary>One worker slot, started by <see cref="Enqueue"/> when an item needs a worker: start a worker, serve until it
+    /// must be replaced, and replace it while work is queued; end when the queue is empty (the next demand starts a new slot)
+    /// or at shutdown.</summary>
     private async Task RunSlotAsync()
     {
         while (true)
         {
-            try
+            if (_kill.IsCancellationRequested)
             {
-                if (!await _queue.Reader.WaitToReadAsync(_kill.Token).ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-            catch (OperationCanceledException)
-            {
+                EndSlot();
                 return;
             }
 
             ProcessWorkerConnection worker;
             try
             {
-                worker = ProcessWorkerConnection.Start(_fileName, _arguments, _inFlightPerWorker, _time, _grace);
+                worker = ProcessWorkerConnection.Start(_fileName, _arguments, _inFlightPerWorker, _time, _grace, _maxFrame);
             }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
@@ -38,6 +34,11 @@ public sealed partial class ProcessExecutor
                 if (_queue.Reader.TryRead(out var call))
                 {
                     call.Fail(new InvalidOperationException($"Could not start a worker process '{_fileName}': {e.Message}", e));
+                }
+
+                if (TryEndSlotWhenIdle())
+                {
+                    return;
                 }
 
                 continue;
@@ -54,6 +55,8 @@ public sealed partial class ProcessExecutor
                 var outcome = await ServeAsync(worker).ConfigureAwait(false);
                 if (outcome is DispatchOutcome.Drained or DispatchOutcome.Stopped)
                 {
+                    RemoveWorker(worker);
+                    EndSlot();
                     return;
                 }
             }
@@ -69,20 +72,54 @@ public sealed partial class ProcessExecutor
             }
             finally
             {
-                lock (_workers)
-                {
-                    _workers.Remove(worker);
-                }
-
+                RemoveWorker(worker);
                 worker.Dispose();
             }
+
+            // Recycled or lost: replace the worker only while work is waiting.
+            if (TryEndSlotWhenIdle())
+            {
+                return;
+            }
+        }
+    }
+
+    private void RemoveWorker(ProcessWorkerConnection worker)
+    {
+        lock (_workers)
+        {
+            _workers.Remove(worker);
+        }
+    }
+
+    private void EndSlot()
+    {
+        lock (_workers)
+        {
+            _runningSlots--;
+        }
+    }
+
+    /// <summary>Ends the slot when no item is queued; checked under the lock <see cref="Enqueue"/> publishes under, so an item
+    /// published after this check sees one slot fewer and starts a new one.</summary>
+    private bool TryEndSlotWhenIdle()
+    {
+        lock (_workers)
+        {
+            if (_queue.Reader.Count > 0 && !_kill.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            _runningSlots--;
+            return true;
         }
     }
 
     private async Task<DispatchOutcome> ServeAsync(ProcessWorkerConnection worker)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_kill.Token);
-        var reading = worker.ReadLoopAsync(() => Interlocked.Increment(ref _completed));
+        var reading = worker.ReadLoopAsync(OnReply);
         var dispatching = DispatchAsync(worker, stop.Token);
         await Task.WhenAny(reading, dispatching).ConfigureAwait(false);
         DispatchOutcome outcome;

@@ -10,7 +10,8 @@ namespace FlowKit;
 /// <see cref="ProcessWork{TIn, TOut}"/> handle runs in child processes (the same program started as a worker, see
 /// <see cref="ProcessWorker"/>), with JSON arguments and results over length-prefixed frames on the workers' pipes. A worker that
 /// crashes fails only the items it held, with <see cref="WorkerCrashedException"/>, and is replaced; an exception thrown by the
-/// work arrives as <see cref="RemoteWorkException"/>. Workers start when the first item arrives.
+/// work arrives as <see cref="RemoteWorkException"/>. Workers start on demand: an item starts a new worker only when no idle
+/// worker can take it and fewer than <see cref="MaxWorkers"/> are running; idle workers are reused.
 /// </summary>
 /// <example>
 /// <code>
@@ -31,14 +32,18 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
 
     private readonly Channel<ProcessCall> _queue = Channel.CreateUnbounded<ProcessCall>();
     private readonly CancellationTokenSource _kill = new();
-    private readonly Task[] _slots;
+    // Guarded by _workers: the live workers, the slot tasks, and how many slots run (a slot whose worker is still starting is
+    // running but not yet in _workers).
+    private readonly List<Task> _slots = [];
     private readonly List<ProcessWorkerConnection> _workers = [];
+    private int _runningSlots;
     private readonly string _fileName;
     private readonly IReadOnlyList<string> _arguments;
     private readonly int _maxTasksPerWorker;
     private readonly int _inFlightPerWorker;
     private readonly TimeSpan _grace;
     private readonly TimeSpan _shutdownTimeout;
+    private readonly int _maxFrame;
     private readonly TimeProvider _time;
     private long _completed;
     private long _started;
@@ -67,11 +72,7 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
         _grace = options.CancellationGracePeriod;
         _shutdownTimeout = options.ShutdownTimeout;
         _time = options.TimeProvider ?? TimeProvider.System;
-        _slots = new Task[maxWorkers];
-        for (var i = 0; i < maxWorkers; i++)
-        {
-            _slots[i] = Task.Run(RunSlotAsync);
-        }
+        _maxFrame = options.MaxFrameBytes;
     }
 
     /// <summary>Worker process slots.</summary>
@@ -112,8 +113,11 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
     /// <param name="input">Its argument, serialised with <see cref="ProcessWork{TIn, TOut}.InputType"/>.</param>
     /// <param name="cancellationToken">Removes a queued item; for a running one, cancels it in the worker, and kills and replaces
     /// the worker if it has not stopped within the grace period.</param>
-    /// <returns>A task with the result; <see cref="RemoteWorkException"/> when the work threw, <see cref="WorkerCrashedException"/>
-    /// when the worker died, <see cref="JsonException"/> when the argument or result could not be serialised.</returns>
+    /// <returns>A task with the result; <see cref="RemoteWorkException"/> when the work threw (or its result was larger than
+    /// <see cref="ProcessExecutorOptions.MaxFrameBytes"/>), <see cref="WorkerCrashedException"/> when the worker died,
+    /// <see cref="JsonException"/> when the argument or result could not be serialised, and an already faulted task with
+    /// <see cref="ArgumentException"/> when the serialised argument is larger than <see cref="ProcessExecutorOptions.MaxFrameBytes"/>
+    /// (nothing is sent; no other call is affected).</returns>
     /// <exception cref="ObjectDisposedException">The executor has been shut down.</exception>
     public Task<TOut> SubmitAsync<TIn, TOut>(ProcessWork<TIn, TOut> work, TIn input, CancellationToken cancellationToken = default)
     {
@@ -132,6 +136,12 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
             return Task.FromException<TOut>(e);
+        }
+
+        var length = Internal.ExecutorsFrames.CallLength(work.NameUtf8.Length, payload.Length);
+        if (length > _maxFrame)
+        {
+            return Task.FromException<TOut>(TooLarge(work.Name, length, nameof(input)));
         }
 
         var call = new ProcessCall<TOut>(work.NameUtf8, work.Name, payload, work.OutputType, cancellationToken);
@@ -163,8 +173,12 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
     /// <param name="cancelPending">Cancel queued and running items (<c>cancel_futures=True</c>).</param>
     public void Shutdown(bool cancelPending = false)
     {
-        _shutdown = true;
-        _queue.Writer.TryComplete();
+        lock (_workers)
+        {
+            _shutdown = true;
+            _queue.Writer.TryComplete();
+        }
+
         if (!cancelPending)
         {
             return;
@@ -199,7 +213,13 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
     public async Task ShutdownAsync(bool cancelPending = false, CancellationToken cancellationToken = default)
     {
         Shutdown(cancelPending);
-        var all = Task.WhenAll(_slots);
+        Task all;
+        lock (_workers)
+        {
+            // No slot starts after shutdown (Enqueue fails under the same lock), so this is every slot there will be.
+            all = Task.WhenAll(_slots);
+        }
+
         try
         {
             await all.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -234,13 +254,45 @@ public sealed partial class ProcessExecutor : IAsyncDisposable
         return (path, extra.ToArray());
     }
 
+    private static ArgumentException TooLarge(string workName, long length, string paramName) => new(
+        $"The request for '{workName}' would be a frame of {length} bytes, more than ProcessExecutorOptions.MaxFrameBytes allows; nothing was sent. Pass large data by reference (a file path), or raise the limit.",
+        paramName);
+
     private void Enqueue(ProcessCall call)
     {
-        if (!_queue.Writer.TryWrite(call))
-        {
-            throw new ObjectDisposedException(nameof(ProcessExecutor), "The executor has been shut down; no new work is accepted.");
-        }
-
+        // Registered before the call is published: once a dispatcher can see it, it may finish at any moment, and a registration
+        // made after that would stay on a long-lived token for good, keeping the call alive.
         call.RegisterCancellation();
+        lock (_workers)
+        {
+            if (!_queue.Writer.TryWrite(call))
+            {
+                call.Abandon();
+                throw new ObjectDisposedException(nameof(ProcessExecutor), "The executor has been shut down; no new work is accepted.");
+            }
+
+            // On demand (CPython's rule): an idle worker takes the item; only when the queued items outnumber the idle workers
+            // (holding nothing) and the ones still starting, and fewer than MaxWorkers run, does a new worker start.
+            if (_runningSlots < MaxWorkers)
+            {
+                var idle = _runningSlots - _workers.Count;
+                foreach (var w in _workers)
+                {
+                    if (w.HeldCount == 0)
+                    {
+                        idle++;
+                    }
+                }
+
+                if (_queue.Reader.Count > idle)
+                {
+                    _runningSlots++;
+                    _slots.RemoveAll(static t => t.IsCompleted);
+                    _slots.Add(Task.Run(RunSlotAsync));
+                }
+            }
+        }
     }
+
+    private void OnReply() => Interlocked.Increment(ref _completed);
 }

@@ -29,6 +29,20 @@ public sealed class ProcessExecutorOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The largest accepted <see cref="MaxFrameBytes"/> (1 GiB).</summary>
+    public const int MaxAllowedFrameBytes = 1 << 30;
+
+    /// <summary>The smallest accepted <see cref="MaxFrameBytes"/> (4 KiB).</summary>
+    public const int MinAllowedFrameBytes = 4 << 10;
+
+    /// <summary>The largest message either side of a worker's pipe accepts: a request (one item's JSON argument, or a chunk of
+    /// them, plus a few bytes of header) or a reply. An argument too large for it fails that call alone with
+    /// <see cref="ArgumentException"/> before anything is sent; a result too large fails that call alone with
+    /// <see cref="RemoteWorkException"/>; a worker that announces a larger frame is treated as corrupt and replaced, so a broken
+    /// or hostile worker can make the parent buffer at most this much per worker.</summary>
+    /// <value>The default value is 64 MiB.</value>
+    public int MaxFrameBytes { get; init; } = 64 << 20;
+
     /// <summary>The clock for the grace period and shutdown timeout; null = <see cref="TimeProvider.System"/>.</summary>
     /// <value>The default value is null.</value>
     public TimeProvider? TimeProvider { get; init; }
@@ -49,6 +63,11 @@ public sealed class ProcessExecutorOptions
         if (MaxItemsInFlightPerWorker is < 1 or > 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxItemsInFlightPerWorker), MaxItemsInFlightPerWorker, "MaxItemsInFlightPerWorker must be between 1 and 1024.");
+        }
+
+        if (MaxFrameBytes is < MinAllowedFrameBytes or > MaxAllowedFrameBytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxFrameBytes), MaxFrameBytes, $"MaxFrameBytes must be between {MinAllowedFrameBytes} and {MaxAllowedFrameBytes}.");
         }
 
         if (CancellationGracePeriod < TimeSpan.Zero || CancellationGracePeriod > TimeSpan.FromDays(1))

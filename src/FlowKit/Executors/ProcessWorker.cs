@@ -26,8 +26,11 @@ public static class ProcessWorker
     }
 
     /// <summary>When this process was started as a worker, serves <paramref name="registry"/>'s handlers until the parent closes
-    /// the pipe (or dies) and returns true; otherwise returns false at once. Call it first in <c>Main</c>. While it serves,
-    /// <see cref="Console.Out"/> writes to stderr, so a handler's <c>Console.WriteLine</c> cannot corrupt the protocol on stdout.</summary>
+    /// the pipe (or dies) and returns true; otherwise returns false at once. Call it first in <c>Main</c>. On Unix the protocol
+    /// pipes are first moved to private close-on-exec descriptors; file descriptor 1 then leads to stderr and descriptor 0 to
+    /// /dev/null, so neither a handler's <c>Console.WriteLine</c>, nor native code writing to descriptor 1, nor a child process
+    /// a handler starts (which inherits 0, 1 and 2) can touch the protocol. On Windows only <see cref="Console.Out"/> is
+    /// redirected (to stderr).</summary>
     /// <param name="args">The program's arguments.</param>
     /// <param name="registry">The handlers this worker runs.</param>
     /// <param name="cancellationToken">Stops serving.</param>
@@ -41,10 +44,13 @@ public static class ProcessWorker
             return false;
         }
 
-        var stdin = Console.OpenStandardInput();
-        var stdout = Console.OpenStandardOutput();
+        var (input, output) = Internal.ExecutorsWorkerStdio.TakeProtocolStreams();
         Console.SetOut(Console.Error);
-        await new ProcessWorkerHost(registry, stdin, stdout).RunAsync(cancellationToken).ConfigureAwait(false);
+        var maxFrame = int.TryParse(Environment.GetEnvironmentVariable(Internal.ExecutorsFrames.MaxFrameVariable), out var limit)
+            && limit is >= ProcessExecutorOptions.MinAllowedFrameBytes and <= ProcessExecutorOptions.MaxAllowedFrameBytes
+            ? limit
+            : new ProcessExecutorOptions().MaxFrameBytes;
+        await new ProcessWorkerHost(registry, input, output, maxFrame).RunAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }
 }

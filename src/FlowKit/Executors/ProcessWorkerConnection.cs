@@ -16,11 +16,14 @@ internal sealed class ProcessWorkerConnection : IDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ArrayBufferWriter<byte> _writeBuffer = new(4096);
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _maxFrame;
     private bool _dispatchDone;
     private int _killed;
+    private string? _protocolError;
 
-    private ProcessWorkerConnection(Process process, int slots, TimeProvider time, TimeSpan grace)
+    private ProcessWorkerConnection(Process process, int slots, TimeProvider time, TimeSpan grace, int maxFrame)
     {
+        _maxFrame = maxFrame;
         _process = process;
         ProcessId = process.Id;
         _input = process.StandardInput.BaseStream;
@@ -53,7 +56,7 @@ internal sealed class ProcessWorkerConnection : IDisposable
         }
     }
 
-    public static ProcessWorkerConnection Start(string fileName, IReadOnlyList<string> arguments, int slots, TimeProvider time, TimeSpan grace)
+    public static ProcessWorkerConnection Start(string fileName, IReadOnlyList<string> arguments, int slots, TimeProvider time, TimeSpan grace, int maxFrame)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -68,8 +71,9 @@ internal sealed class ProcessWorkerConnection : IDisposable
         }
 
         info.ArgumentList.Add(ProcessWorker.WorkerArgument);
+        info.Environment[ExecutorsFrames.MaxFrameVariable] = maxFrame.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start worker process '{fileName}'.");
-        return new ProcessWorkerConnection(process, slots, time, grace);
+        return new ProcessWorkerConnection(process, slots, time, grace, maxFrame);
     }
 
     public void Hold(ProcessCall call)
@@ -110,14 +114,34 @@ internal sealed class ProcessWorkerConnection : IDisposable
     /// <summary>Writes the calls' frames with one flush; the caller holds <see cref="WriteLock"/>.</summary>
     public async Task WriteCallsAsync(List<ProcessCall> calls, CancellationToken cancellationToken)
     {
-        _writeBuffer.ResetWrittenCount();
+        _writeBuffer.Clear();
         foreach (var call in calls)
         {
+            // Sizes are checked at submit time; should one still not fit, it fails alone instead of taking the worker down.
+            if (call.RequestLength > _maxFrame)
+            {
+                Release(call);
+                call.Fail(new ArgumentException($"A request of {call.RequestLength} bytes is larger than the {_maxFrame} bytes ProcessExecutorOptions.MaxFrameBytes allows."));
+                continue;
+            }
+
             call.WriteRequest(_writeBuffer);
+        }
+
+        if (_writeBuffer.WrittenCount == 0)
+        {
+            return;
         }
 
         await _input.WriteAsync(_writeBuffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
         await _input.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        // The buffer would otherwise keep the last requests' bytes (the arguments) until the next write.
+        _writeBuffer.Clear();
+        foreach (var call in calls)
+        {
+            call.ReleasePayload();
+        }
     }
 
     /// <summary>Sends a cancel frame; never throws (a dead worker needs no cancel).</summary>
@@ -133,7 +157,7 @@ internal sealed class ProcessWorkerConnection : IDisposable
             {
                 var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                while (ExecutorsFrames.TryReadFrame(ref buffer, out var frame))
+                while (ExecutorsFrames.TryReadFrame(ref buffer, _maxFrame, out var frame))
                 {
                     Deliver(frame);
                     onReply();
@@ -148,6 +172,11 @@ internal sealed class ProcessWorkerConnection : IDisposable
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ObjectDisposedException)
         {
+            if (e is InvalidDataException)
+            {
+                Volatile.Write(ref _protocolError, e.Message);
+            }
+
             // A corrupt or broken pipe: the worker is killed below and its calls fail with the exit code.
             Kill();
         }
@@ -187,22 +216,15 @@ internal sealed class ProcessWorkerConnection : IDisposable
         }
     }
 
-    /// <summary>Waits for the process to exit, killing it after <paramref name="timeout"/>; returns its exit code.</summary>
+    /// <summary>Waits for the process to exit, killing it once <paramref name="timeout"/> has elapsed (never before, even when
+    /// the timer fires early); returns its exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
-        using (var cts = new CancellationTokenSource(timeout, Time))
+        using (new ExecutorsDeadlineTimer(Time, timeout, static s => ((ProcessWorkerConnection)s!).Kill(), this))
         {
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                Kill();
-            }
+            await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
-        await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         return _process.ExitCode;
     }
 
@@ -217,9 +239,10 @@ internal sealed class ProcessWorkerConnection : IDisposable
         }
 
         int? signal = OperatingSystem.IsWindows() || exitCode <= 128 || exitCode > 128 + 64 ? null : exitCode - 128;
+        var protocolError = Volatile.Read(ref _protocolError);
         foreach (var call in held)
         {
-            call.FailWorkerLost(ProcessId, exitCode, signal);
+            call.FailWorkerLost(ProcessId, exitCode, signal, protocolError);
         }
     }
 
@@ -229,6 +252,24 @@ internal sealed class ProcessWorkerConnection : IDisposable
         _process.Dispose();
         _writeLock.Dispose();
         Slots.Dispose();
+    }
+
+    private void Release(ProcessCall call)
+    {
+        lock (_held)
+        {
+            if (!_held.Remove(call.Id))
+            {
+                return;
+            }
+
+            if (_dispatchDone && _held.Count == 0)
+            {
+                _idle.TrySetResult();
+            }
+        }
+
+        Slots.Release();
     }
 
     private void Deliver(ReadOnlySequence<byte> frame)

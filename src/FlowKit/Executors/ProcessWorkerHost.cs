@@ -9,7 +9,7 @@ namespace FlowKit;
 
 /// <summary>Serves one worker process: a reader thread takes frames off stdin, an executor thread runs the items one at a time
 /// in arrival order and writes each reply to stdout. Stdin's end (the parent closed it or died) ends the worker.</summary>
-internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream input, Stream output)
+internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream input, Stream output, int maxFrame)
 {
     private readonly BlockingCollection<Request> _requests = [];
     private readonly ConcurrentDictionary<long, Request> _live = new();
@@ -39,9 +39,11 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
                 }
 
                 var length = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
-                if (length is < ExecutorsFrames.HeaderSize or > ExecutorsFrames.MaxFrameLength)
+                if (length is < ExecutorsFrames.HeaderSize || length > maxFrame)
                 {
-                    throw new InvalidDataException($"Corrupt frame length {length} from the parent.");
+                    // The parent checks sizes before sending, so this is a corrupt stream: say so, and end like a broken pipe.
+                    Console.Error.WriteLine($"FlowKit worker {Environment.ProcessId}: a frame of {length} bytes from the parent is outside 9..{maxFrame} (ProcessExecutorOptions.MaxFrameBytes); exiting.");
+                    return;
                 }
 
                 var frame = new byte[length];
@@ -138,6 +140,7 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
             if (request.Kind == ExecutorsFrames.Call)
             {
                 var result = handler.Invoke(request.Body.Span, token);
+                CheckReplySize([result], batch: false, request.Name);
                 Reply(w => ExecutorsFrames.WriteResult(w, request.Id, result));
             }
             else
@@ -152,6 +155,7 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
                     results.Add(handler.Invoke(ExecutorsFrames.ReadPart(body, ref at), token));
                 }
 
+                CheckReplySize(results, batch: true, request.Name);
                 Reply(w => ExecutorsFrames.WriteBatchResult(w, request.Id, results));
             }
         }
@@ -161,7 +165,27 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
         }
         catch (Exception e) when (e is not IOException)
         {
-            Reply(w => ExecutorsFrames.WriteError(w, request.Id, e.GetType().FullName ?? e.GetType().Name, e.Message, e.StackTrace ?? string.Empty));
+            // An error reply must fit the frame limit too: a huge message or stack is cut.
+            var limit = Math.Max(256, maxFrame / 16);
+            Reply(w => ExecutorsFrames.WriteError(w, request.Id, Cut(e.GetType().FullName ?? e.GetType().Name, limit), Cut(e.Message, limit), Cut(e.StackTrace ?? string.Empty, limit)));
+        }
+        finally
+        {
+            // The request's bytes are not needed any more; the request object may outlive this call in the live map briefly.
+            request.Release();
+        }
+    }
+
+    private static string Cut(string s, int max) => s.Length <= max ? s : string.Concat(s.AsSpan(0, max), " [cut]");
+
+    /// <summary>A reply larger than the limit fails its call alone (the parent would refuse the frame and replace the worker).</summary>
+    private void CheckReplySize(List<byte[]> results, bool batch, string name)
+    {
+        var length = ExecutorsFrames.ReplyLength(results, batch);
+        if (length > maxFrame)
+        {
+            throw new InvalidOperationException(
+                $"The result of '{name}' is {length} bytes as a reply frame, more than the {maxFrame} bytes ProcessExecutorOptions.MaxFrameBytes allows.");
         }
     }
 
@@ -178,6 +202,8 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
 
     private sealed class Request(long id, byte kind, string name, ReadOnlyMemory<byte> body) : IDisposable
     {
+        private ReadOnlyMemory<byte> _body = body;
+
         public const int Queued = 0;
         public const int Running = 1;
         public const int Answered = 2;
@@ -191,7 +217,9 @@ internal sealed class ProcessWorkerHost(ProcessWorkerRegistry registry, Stream i
 
         public string Name => name;
 
-        public ReadOnlyMemory<byte> Body => body;
+        public ReadOnlyMemory<byte> Body => _body;
+
+        public void Release() => _body = default;
 
         public CancellationToken Token => _cts.Token;
 

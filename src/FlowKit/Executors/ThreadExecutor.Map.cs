@@ -18,7 +18,8 @@ public sealed partial class ThreadExecutor
     }
 
     /// <summary>Runs <paramref name="work"/> on every input of an asynchronous stream and streams the results, in order or as
-    /// they complete, with at most <c>max(2 × MaxWorkers, 32)</c> items in flight.</summary>
+    /// they complete, with at most <c>max(2 × MaxWorkers, 32)</c> items in flight. A result is yielded as soon as it exists (in
+    /// order: once every earlier one has been), even while the input is waiting for its next item.</summary>
     /// <param name="work">Blocking code run once per input.</param>
     /// <param name="inputs">The inputs; read only as fast as results are taken.</param>
     /// <param name="ordered">True: results in input order; false: as they complete.</param>

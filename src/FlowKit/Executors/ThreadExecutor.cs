@@ -139,15 +139,19 @@ public sealed partial class ThreadExecutor : IAsyncDisposable, IDisposable
             return Task.FromCanceled<TOut>(cancellationToken);
         }
 
+        // The cancellation registration is made before the item is published: once a worker can see it, the item may finish at
+        // any moment, and a registration made after that would never be removed (a long-lived token would keep every such item,
+        // its input and its result alive).
         var item = new ThreadWorkItem<TIn, TOut>(this, work, input, cancellationToken);
+        var task = item.Task;
+        item.RegisterCancellation();
         if (!TryEnqueue(item))
         {
             item.Abandon();
             throw new ObjectDisposedException(nameof(ThreadExecutor), "The executor has been shut down; no new work is accepted.");
         }
 
-        item.RegisterCancellation();
-        return item.Task;
+        return task;
     }
 
     /// <summary>Runs <paramref name="work"/> on one of the executor's threads (<c>executor.submit</c>).</summary>
@@ -259,6 +263,51 @@ public sealed partial class ThreadExecutor : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Waits for an item and runs it; false once the executor has shut down and the queue is empty.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool RunNext()
+    {
+        ThreadWorkItem item;
+
+        // A short spin before parking: under a steady stream of small items the next one usually arrives within
+        // microseconds, and a park/unpark pair costs far more than that.
+        for (var spin = 0; spin < 20 && _queueCount == 0 && !_shutdownFlag; spin++)
+        {
+            Thread.SpinWait(20);
+        }
+
+        lock (_gate)
+        {
+            while (_queue.Count == 0)
+            {
+                if (_shutdown)
+                {
+                    return false;
+                }
+
+                _idle++;
+                Monitor.Wait(_gate);
+                _idle--;
+            }
+
+            item = _queue.Dequeue();
+            _queueCount = _queue.Count;
+        }
+
+        Interlocked.Increment(ref _busy);
+        try
+        {
+            item.Run();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _busy);
+            Interlocked.Increment(ref _completed);
+        }
+
+        return true;
+    }
+
     internal bool TryEnqueue(ThreadWorkItem item)
     {
         lock (_gate)
@@ -295,45 +344,11 @@ public sealed partial class ThreadExecutor : IAsyncDisposable, IDisposable
         t_owner = this;
         try
         {
-            while (true)
+            // The item is taken and run in a separate, non-inlined frame, so this loop's frame (which lives as long as the thread,
+            // and whose locals unoptimised or on-stack-replaced code keeps reported) never holds a finished item while the thread
+            // waits for the next one.
+            while (RunNext())
             {
-                ThreadWorkItem item;
-
-                // A short spin before parking: under a steady stream of small items the next one usually arrives within
-                // microseconds, and a park/unpark pair costs far more than that.
-                for (var spin = 0; spin < 20 && _queueCount == 0 && !_shutdownFlag; spin++)
-                {
-                    Thread.SpinWait(20);
-                }
-
-                lock (_gate)
-                {
-                    while (_queue.Count == 0)
-                    {
-                        if (_shutdown)
-                        {
-                            return;
-                        }
-
-                        _idle++;
-                        Monitor.Wait(_gate);
-                        _idle--;
-                    }
-
-                    item = _queue.Dequeue();
-                    _queueCount = _queue.Count;
-                }
-
-                Interlocked.Increment(ref _busy);
-                try
-                {
-                    item.Run();
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _busy);
-                    Interlocked.Increment(ref _completed);
-                }
             }
         }
         finally

@@ -18,8 +18,8 @@ internal sealed class ThreadWorkItem<TIn, TOut> : ThreadWorkItem
     private const int Finished = 2;
 
     private readonly ThreadExecutor _owner;
-    private readonly Func<TIn, CancellationToken, TOut> _work;
-    private readonly TIn _input;
+    private Func<TIn, CancellationToken, TOut>? _work;
+    private TIn _input;
     private readonly CancellationToken _token;
     private readonly TaskCompletionSource<TOut> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenRegistration _registration;
@@ -43,7 +43,12 @@ internal sealed class ThreadWorkItem<TIn, TOut> : ThreadWorkItem
         }
     }
 
-    public void Abandon() => Interlocked.Exchange(ref _state, Finished);
+    public void Abandon()
+    {
+        Interlocked.Exchange(ref _state, Finished);
+        _registration.Dispose();
+        Release();
+    }
 
     public override void Run()
     {
@@ -54,7 +59,7 @@ internal sealed class ThreadWorkItem<TIn, TOut> : ThreadWorkItem
 
         try
         {
-            var result = _work(_input, _token);
+            var result = _work!(_input, _token);
             _tcs.TrySetResult(result);
         }
         catch (OperationCanceledException e) when (_token.IsCancellationRequested)
@@ -69,6 +74,7 @@ internal sealed class ThreadWorkItem<TIn, TOut> : ThreadWorkItem
         {
             Volatile.Write(ref _state, Finished);
             _registration.Dispose();
+            Release();
         }
     }
 
@@ -77,6 +83,7 @@ internal sealed class ThreadWorkItem<TIn, TOut> : ThreadWorkItem
         if (Interlocked.CompareExchange(ref _state, Finished, Pending) == Pending)
         {
             _registration.Dispose();
+            Release();
             _owner.CountCancelled();
             _tcs.TrySetCanceled(new CancellationToken(true));
         }
@@ -86,8 +93,17 @@ internal sealed class ThreadWorkItem<TIn, TOut> : ThreadWorkItem
     {
         if (Interlocked.CompareExchange(ref _state, Finished, Pending) == Pending)
         {
+            Release();
             _owner.CountCancelled();
             _tcs.TrySetCanceled(_token);
         }
+    }
+
+    /// <summary>Drops the delegate and the input once the item can no longer run, so a queue slot or a stale reference to the
+    /// item keeps neither alive (only the task holds the outcome).</summary>
+    private void Release()
+    {
+        _work = null;
+        _input = default!;
     }
 }

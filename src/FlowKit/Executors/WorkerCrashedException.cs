@@ -40,6 +40,18 @@ public sealed class WorkerCrashedException : Exception
         WorkName = workName;
     }
 
+    internal WorkerCrashedException(int processId, int exitCode, int? signal, string workName, string? protocolError)
+        : base(protocolError is null
+            ? Describe(processId, exitCode, signal, workName)
+            : $"Worker process {processId} broke the protocol while running '{workName}' and was killed and replaced: {protocolError}",
+            protocolError is null ? null : new InvalidDataException(protocolError))
+    {
+        ProcessId = processId;
+        ExitCode = exitCode;
+        Signal = signal;
+        WorkName = workName;
+    }
+
     /// <summary>The worker's process id.</summary>
     public int ProcessId { get; }
 

@@ -20,8 +20,44 @@ internal static class ExecutorsFrames
     public const int LengthSize = 4;
     public const int HeaderSize = 1 + 8;
 
-    /// <summary>The largest frame either side accepts (256 MiB); a larger length means a corrupt stream.</summary>
-    public const int MaxFrameLength = 256 << 20;
+    /// <summary>The absolute ceiling on a frame's length (<see cref="ProcessExecutorOptions.MaxAllowedFrameBytes"/>); the
+    /// configured limit (<see cref="ProcessExecutorOptions.MaxFrameBytes"/>) is checked before a frame is written or buffered.</summary>
+    public const int MaxFrameLength = ProcessExecutorOptions.MaxAllowedFrameBytes;
+
+    /// <summary>The environment variable that tells a worker its parent's frame limit.</summary>
+    public const string MaxFrameVariable = "FLOWKIT_WORKER_MAX_FRAME_BYTES";
+
+    /// <summary>The length (after the length prefix) of a call frame.</summary>
+    public static long CallLength(int nameLength, int payloadLength) => HeaderSize + 2L + nameLength + payloadLength;
+
+    /// <summary>The length (after the length prefix) of a batch frame.</summary>
+    public static long BatchLength(int nameLength, byte[][] payloads)
+    {
+        var length = HeaderSize + 2L + nameLength + 4;
+        foreach (var p in payloads)
+        {
+            length += 4 + p.Length;
+        }
+
+        return length;
+    }
+
+    /// <summary>The length (after the length prefix) of a reply carrying <paramref name="payloads"/> (one for a call's result).</summary>
+    public static long ReplyLength(IReadOnlyList<byte[]> payloads, bool batch)
+    {
+        if (!batch)
+        {
+            return HeaderSize + (long)payloads[0].Length;
+        }
+
+        var length = HeaderSize + 4L;
+        foreach (var p in payloads)
+        {
+            length += 4 + p.Length;
+        }
+
+        return length;
+    }
 
     public static void WriteCall(IBufferWriter<byte> writer, long id, byte[] name, ReadOnlySpan<byte> payload)
     {
@@ -108,7 +144,8 @@ internal static class ExecutorsFrames
     }
 
     /// <summary>Takes one whole frame (kind, id and body, without the length) off the front of <paramref name="buffer"/>.</summary>
-    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> frame)
+    /// <exception cref="InvalidDataException">The announced length is below the header size or above <paramref name="maxFrameLength"/>.</exception>
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxFrameLength, out ReadOnlySequence<byte> frame)
     {
         frame = default;
         if (buffer.Length < LengthSize)
@@ -119,9 +156,15 @@ internal static class ExecutorsFrames
         Span<byte> lengthBytes = stackalloc byte[LengthSize];
         buffer.Slice(0, LengthSize).CopyTo(lengthBytes);
         var length = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
-        if (length is < HeaderSize or > MaxFrameLength)
+        if (length < HeaderSize)
         {
             throw new InvalidDataException($"Corrupt frame length {length} on the worker pipe.");
+        }
+
+        if (length > maxFrameLength)
+        {
+            throw new InvalidDataException(
+                $"The worker announced a frame of {length} bytes, more than the {maxFrameLength} bytes ProcessExecutorOptions.MaxFrameBytes allows.");
         }
 
         if (buffer.Length < LengthSize + length)

@@ -5,6 +5,9 @@ namespace FlowKit.Tests.TestUtilities;
 /// <summary>Starts executor tests' worker processes (tests/FlowKit.Tests.Worker, copied beside the tests) and checks pids.</summary>
 internal static class ExecutorsTestWorkers
 {
+    /// <summary>True under FLOWKIT_TEST_STRESS=1: the executor tests then repeat their races many more times.</summary>
+    public static bool Stress => Environment.GetEnvironmentVariable("FLOWKIT_TEST_STRESS") == "1";
+
     public static string WorkerPath => Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "FlowKit.Tests.Worker.exe" : "FlowKit.Tests.Worker");
 
     public static ProcessExecutorOptions Options(int maxTasksPerWorker = 0, TimeSpan? grace = null, int inFlight = 2) => new()
