@@ -1,3 +1,5 @@
+using FlowKit.Internal;
+
 namespace FlowKit;
 
 public sealed partial class EventLoop
@@ -136,8 +138,9 @@ public sealed partial class EventLoop
         _wakeAt = next;
         if (due != Timeout.InfiniteTimeSpan)
         {
-            // Timers count whole milliseconds; round up so the wake-up never comes before the due time (which would spin).
-            due = TimeSpan.FromMilliseconds(Math.Ceiling(due.TotalMilliseconds));
+            // The wake-up is only a wake-up: MoveDueTimersLocked compares the clock, and one that comes early (or a step of a wait longer
+            // than a timer can be armed for) re-arms here for the rest. Rounded up on the system clock so an early wake-up does not spin.
+            due = TimerDue.For(_time, due);
         }
 
         _wakeTimer.Change(due, Timeout.InfiniteTimeSpan);

@@ -59,17 +59,17 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
     public IDisposable Schedule<TState>(TState state, TimeSpan dueTime, Func<IScheduler, TState, IDisposable> action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        // Timers count whole milliseconds; a due time below one would fire at once on some clocks, so round up.
-        var due = TimeSpan.FromMilliseconds(Math.Ceiling(dueTime.TotalMilliseconds));
-        if (due <= TimeSpan.Zero)
+        if (dueTime <= TimeSpan.Zero)
         {
             return Schedule(state, action);
         }
 
+        // The work runs no earlier than dueTime after now on the clock's timestamps: a timer that fires early re-arms for the rest, and a
+        // due time beyond what one timer can be armed for (about 49.7 days) is armed in steps.
         var item = new LoopScheduledItem<TState>(this, state, action);
         var timer = new TimedWork(item.Run);
         item.SetTimer(timer);
-        timer.Start(TimeProvider, due);
+        timer.Start(TimeProvider, dueTime);
         return item;
     }
 
@@ -94,7 +94,7 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
         ArgumentNullException.ThrowIfNull(action);
         var gate = new object();
         var current = state;
-        var due = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(period.TotalMilliseconds)));
+        var due = TimerDue.For(TimeProvider, TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(period.TotalMilliseconds))));
         var timer = new TimedWork(() =>
         {
             lock (gate)
@@ -119,6 +119,8 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
     private sealed class TimedWork(Action work, bool periodic = false) : IDisposable
     {
         private ITimer? _timer;
+        private TimeProvider? _time;
+        private long _target = long.MaxValue;
         private bool _disposed;
 
         public void Start(TimeProvider time, TimeSpan due, TimeSpan? period = null)
@@ -128,17 +130,22 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
                 Rooted.Add(this);
             }
 
-            var timer = time.CreateTimer(static s => ((TimedWork)s!).Fire(), this, due, period ?? Timeout.InfiniteTimeSpan);
             lock (this)
             {
-                if (!_disposed)
+                if (_disposed)
                 {
-                    _timer = timer;
                     return;
                 }
-            }
 
-            timer.Dispose();
+                _time = time;
+                if (!periodic)
+                {
+                    _target = TimerDue.TimestampAfter(time, time.GetTimestamp(), due);
+                }
+
+                // A positive due time never calls back synchronously, so arming under the lock is safe.
+                _timer = time.CreateTimer(static s => ((TimedWork)s!).Fire(), this, TimerDue.For(time, due), period ?? Timeout.InfiniteTimeSpan);
+            }
         }
 
         public void Dispose()
@@ -165,6 +172,17 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
                 if (_disposed)
                 {
                     return;
+                }
+
+                if (!periodic && _time is { } time && _timer is { } timer)
+                {
+                    var remaining = TimerDue.Remaining(time, time.GetTimestamp(), _target);
+                    if (remaining > TimeSpan.Zero)
+                    {
+                        // Woke before the instant (or at the end of one step of a long wait): wait for the rest.
+                        timer.Change(TimerDue.For(time, remaining), Timeout.InfiniteTimeSpan);
+                        return;
+                    }
                 }
             }
 
