@@ -150,6 +150,27 @@ public sealed class RealClockTimerTests
     [Timeout(60_000)]
     [DataRow(false)]
     [DataRow(true)]
+    public async Task EventLoopScheduler_NeverRunsEarly(bool load)
+    {
+        using var loop = StartLoop(out var running);
+        await MeasureAsync("EventLoop.Scheduler.Schedule(TimeSpan)", load, delay =>
+        {
+            var fired = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            loop.Scheduler.Schedule(0, delay, (_, _) =>
+            {
+                fired.SetResult(Stopwatch.GetTimestamp());
+                return Disposable.Empty;
+            });
+            return fired.Task;
+        });
+        loop.Stop();
+        await running;
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    [DataRow(false)]
+    [DataRow(true)]
     public Task TimeProviderSchedulerRelative_NeverRunsEarly(bool load)
     {
         var scheduler = new TimeProviderScheduler();

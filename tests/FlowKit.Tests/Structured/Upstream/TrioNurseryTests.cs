@@ -10,6 +10,21 @@ namespace FlowKit.Tests.Structured.Upstream;
 [TestClass]
 public sealed class TrioNurseryTests
 {
+    // Trio's MockClock jumps only when every task is blocked. VirtualClock knows that exactly for work on an attached EventLoop, so these
+    // cases run their nursery on one (children queued by StartSoon/StartAsync then run on the loop too), not on the thread pool.
+    private static async Task RunOnVirtualLoopAsync(VirtualClock clock, Func<Task> body)
+    {
+        using var loop = new EventLoop(clock);
+        clock.Attach(loop);
+        var runner = Task.Factory.StartNew(loop.RunForever, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        SpinWait.SpinUntil(() => loop.IsRunning);
+        var task = loop.CreateTask(body);
+        await clock.RunUntilCompleteAsync(task);
+        loop.Stop();
+        await runner;
+        await task;
+    }
+
     private static Func<StartStatus<int>, CancellationToken, Task> SleepThenStart(VirtualClock clock, int seconds) => async (status, ct) =>
     {
         await Task.Delay(TimeSpan.FromSeconds(seconds), clock, ct);
@@ -26,15 +41,13 @@ public sealed class TrioNurseryTests
         // start waits for the child to call started(), returns its value, and the nursery then waits for the child to exit.
         var clock = new VirtualClock();
         var t0 = clock.GetUtcNow();
-        var run = Nursery.RunAsync(async n =>
+        await RunOnVirtualLoopAsync(clock, () => Nursery.RunAsync(async n =>
         {
             Assert.AreEqual(0, n.GetStatistics().LiveChildren);
             Assert.AreEqual(seconds, await n.StartAsync(SleepThenStart(clock, seconds)));
             Assert.AreEqual(TimeSpan.FromSeconds(seconds), clock.GetUtcNow() - t0);
             Assert.AreEqual(1, n.GetStatistics().LiveChildren);
-        });
-        await clock.RunUntilCompleteAsync(run);
-        await run;
+        }));
         Assert.AreEqual(TimeSpan.FromSeconds(2 * seconds), clock.GetUtcNow() - t0);
     }
 
@@ -186,7 +199,7 @@ public sealed class TrioNurseryTests
         var clock = new VirtualClock();
         var t0 = clock.GetUtcNow();
         DateTimeOffset t1 = default;
-        var run = Nursery.RunAsync(async nursery1 =>
+        await RunOnVirtualLoopAsync(clock, () => Nursery.RunAsync(async nursery1 =>
         {
             await Nursery.RunAsync(async nursery2 =>
             {
@@ -201,9 +214,7 @@ public sealed class TrioNurseryTests
                 nursery1.StartSoon(_ => nursery2.StartAsync(sleepABit));
             });
             t1 = clock.GetUtcNow();
-        });
-        await clock.RunUntilCompleteAsync(run);
-        await run;
+        }));
         Assert.AreEqual(TimeSpan.FromSeconds(1 + 2 + 3), t1 - t0);
     }
 
@@ -289,14 +300,12 @@ public sealed class TrioNurseryTests
                 await Task.Delay(TimeSpan.FromSeconds(1), clock, ct);
             }
         };
-        var run = Nursery.RunAsync(n =>
+        await RunOnVirtualLoopAsync(clock, () => Nursery.RunAsync(n =>
         {
             n.StartSoon(looper("a"));
             n.StartSoon(looper("b"));
             return Task.CompletedTask;
-        });
-        await clock.RunUntilCompleteAsync(run);
-        await run;
+        }));
         CollectionAssert.AreEquivalent(new[] { ("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2) }, record);
         for (var step = 0; step < 3; step++)
         {
