@@ -206,6 +206,65 @@ public sealed class RealClockTimerTests
     }
 
     [TestMethod]
+    [Timeout(60_000)]
+    [DataRow(false)]
+    [DataRow(true)]
+    public async Task TimeProviderSchedulerPeriodic_NoTickBeforeItsInstant(bool load)
+    {
+        using var busy = load ? new CpuLoad(2) : null;
+        var scheduler = new TimeProviderScheduler();
+        var period = TimeSpan.FromMilliseconds(15);
+        const int ticks = 40;
+        var early = new List<string>();
+        var lateness = new List<double>();
+        var runs = Enumerable.Range(0, 10).Select(async _ =>
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var stamps = new long[ticks];
+            var n = 0;
+            await Task.Yield();
+            var start = Stopwatch.GetTimestamp();
+            using (scheduler.SchedulePeriodic(0, period, state =>
+            {
+                if (n < ticks)
+                {
+                    stamps[n++] = Stopwatch.GetTimestamp();
+                    if (n == ticks)
+                    {
+                        done.SetResult();
+                    }
+                }
+
+                return state;
+            }))
+            {
+                await done.Task;
+            }
+
+            lock (early)
+            {
+                for (var i = 0; i < ticks; i++)
+                {
+                    var due = period * (i + 1);
+                    var at = Stopwatch.GetElapsedTime(start, stamps[i]);
+                    if (at < due)
+                    {
+                        early.Add($"tick {i + 1} at {at.TotalMilliseconds:F3} ms, due {due.TotalMilliseconds} ms");
+                    }
+
+                    lateness.Add((at - due).TotalMilliseconds);
+                }
+            }
+        }).ToList();
+        await Task.WhenAll(runs);
+        lateness.Sort();
+        var line = $"real clock TimeProviderScheduler.SchedulePeriodic{(load ? " under 2 busy threads" : "")}: 10 x {ticks} ticks, early = {early.Count}, " +
+            $"lateness vs start + n x period ms p50 = {lateness[lateness.Count / 2]:F2}, max = {lateness[^1]:F2}";
+        TestContext.WriteLine(line);
+        Assert.IsEmpty(early, line + ": " + string.Join("; ", early.Take(10)));
+    }
+
+    [TestMethod]
     [Timeout(30_000)]
     public async Task FailAfterAsync_AroundAFlowThatNeverEnds_Fires()
     {
