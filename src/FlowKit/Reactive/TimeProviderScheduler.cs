@@ -82,7 +82,9 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
     public IDisposable Schedule<TState>(TState state, DateTimeOffset dueTime, Func<IScheduler, TState, IDisposable> action) =>
         Schedule(state, dueTime - Now, action);
 
-    /// <summary>Runs <paramref name="action"/> every <paramref name="period"/> on the clock; runs never overlap.</summary>
+    /// <summary>Runs <paramref name="action"/> every <paramref name="period"/> on the clock, at start + n × period (n = 1, 2, ...): no tick
+    /// comes before its instant, the ticks do not drift, and ticks missed while the clock jumped or a run was late are caught up at once.
+    /// Runs never overlap.</summary>
     /// <typeparam name="TState">The state's type.</typeparam>
     /// <param name="state">The initial state.</param>
     /// <param name="period">Positive, or zero for back-to-back runs.</param>
@@ -94,7 +96,8 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
         ArgumentNullException.ThrowIfNull(action);
         var gate = new object();
         var current = state;
-        var due = TimerDue.For(TimeProvider, TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(period.TotalMilliseconds))));
+        // A zero period means back-to-back runs; one millisecond apart keeps them from monopolising the timer thread.
+        var due = period < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : period;
         var timer = new TimedWork(() =>
         {
             lock (gate)
@@ -120,9 +123,12 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
     {
         private ITimer? _timer;
         private TimeProvider? _time;
+        private TimeSpan _period;
         private long _target = long.MaxValue;
         private bool _disposed;
 
+        // One-shot work runs once `due` has passed; periodic work runs at start + n x period (n = 1, 2, ...), computed from the start so
+        // the ticks do not drift, and catching up on ticks it missed. Either way the timer is only a wake-up, re-armed when it fires early.
         public void Start(TimeProvider time, TimeSpan due, TimeSpan? period = null)
         {
             lock (Rooted)
@@ -138,13 +144,11 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
                 }
 
                 _time = time;
-                if (!periodic)
-                {
-                    _target = TimerDue.TimestampAfter(time, time.GetTimestamp(), due);
-                }
+                _period = period ?? TimeSpan.Zero;
+                _target = TimerDue.TimestampAfter(time, time.GetTimestamp(), due);
 
                 // A positive due time never calls back synchronously, so arming under the lock is safe.
-                _timer = time.CreateTimer(static s => ((TimedWork)s!).Fire(), this, TimerDue.For(time, due), period ?? Timeout.InfiniteTimeSpan);
+                _timer = time.CreateTimer(static s => ((TimedWork)s!).Fire(), this, TimerDue.For(time, due), Timeout.InfiniteTimeSpan);
             }
         }
 
@@ -167,31 +171,60 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
 
         private void Fire()
         {
+            TimeProvider time;
             lock (this)
             {
-                if (_disposed)
+                if (_disposed || _time is null || _timer is null)
                 {
                     return;
                 }
 
-                if (!periodic && _time is { } time && _timer is { } timer)
+                time = _time;
+                if (ReArmIfEarly(time))
                 {
-                    var remaining = TimerDue.Remaining(time, time.GetTimestamp(), _target);
-                    if (remaining > TimeSpan.Zero)
-                    {
-                        // Woke before the instant (or at the end of one step of a long wait): wait for the rest.
-                        timer.Change(TimerDue.For(time, remaining), Timeout.InfiniteTimeSpan);
-                        return;
-                    }
+                    return;
                 }
             }
 
             if (!periodic)
             {
                 Dispose();
+                work();
+                return;
             }
 
-            work();
+            while (true)
+            {
+                work();
+                lock (this)
+                {
+                    if (_disposed || _timer is null)
+                    {
+                        return;
+                    }
+
+                    _target = TimerDue.TimestampAfter(time, _target, _period);
+                    if (ReArmIfEarly(time))
+                    {
+                        return;
+                    }
+                }
+
+                // The next tick is already due (the clock jumped, or the callback ran late): run it now, like a timer catching up.
+            }
+        }
+
+        // Under the lock. Re-arms and returns true when the target has not been reached yet.
+        private bool ReArmIfEarly(TimeProvider time)
+        {
+            var remaining = TimerDue.Remaining(time, time.GetTimestamp(), _target);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            _timer!.Change(TimerDue.For(time, remaining), Timeout.InfiniteTimeSpan);
+            return true;
         }
     }
 }

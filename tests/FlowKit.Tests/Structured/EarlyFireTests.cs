@@ -52,6 +52,32 @@ public sealed class EarlyFireTests
 
     [TestMethod]
     [Timeout(10_000)]
+    public void TimeProviderSchedulerPeriodic_TimerFiresEarly_TicksAtStartPlusNPeriods()
+    {
+        var time = new EarlyTimeProvider(TimeSpan.FromMilliseconds(0.6));
+        var scheduler = new TimeProviderScheduler(time);
+        var ticks = 0;
+        using var periodic = scheduler.SchedulePeriodic(0, TimeSpan.FromMilliseconds(10), s =>
+        {
+            ticks++;
+            return s;
+        });
+        time.Advance(TimeSpan.FromMilliseconds(9.5));
+        Assert.AreEqual(0, ticks, "Ticked before start + 1 period.");
+        time.Advance(TimeSpan.FromMilliseconds(0.5));
+        Assert.AreEqual(1, ticks);
+        time.Advance(TimeSpan.FromMilliseconds(9.9));
+        Assert.AreEqual(1, ticks, "Ticked before start + 2 periods.");
+        time.Advance(TimeSpan.FromMilliseconds(0.1));
+        Assert.AreEqual(2, ticks);
+
+        // A jump over several periods catches up on every tick it passed.
+        time.Advance(TimeSpan.FromMilliseconds(35));
+        Assert.AreEqual(5, ticks);
+    }
+
+    [TestMethod]
+    [Timeout(10_000)]
     public async Task VirtualClock_SubMillisecondDue_JumpsToTheTickAndFires()
     {
         var clock = new VirtualClock();

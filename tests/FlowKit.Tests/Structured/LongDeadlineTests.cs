@@ -126,10 +126,16 @@ public sealed class LongDeadlineTests
         {
             using var handle = loop.CallLater(SixtyDays, () => { });
             using var never = loop.CallLater(TimeSpan.MaxValue, () => { });
+            using var infinite = loop.CallLater(Timeout.InfiniteTimeSpan, () => { });
+            Assert.AreEqual(DateTimeOffset.MaxValue, infinite.When);
+            using var sleepCts = new CancellationTokenSource();
+            var forever = loop.SleepAsync(Timeout.InfiniteTimeSpan, sleepCts.Token);
             using var cts = new CancellationTokenSource();
             var sleep = loop.SleepAsync(SixtyDays, cts.Token);
             await loop.SleepAsync(TimeSpan.FromMilliseconds(5));
-            Assert.IsFalse(sleep.IsCompleted || handle.IsDone);
+            Assert.IsFalse(sleep.IsCompleted || handle.IsDone || forever.IsCompleted || infinite.IsDone);
+            sleepCts.Cancel();
+            await Assert.ThrowsAsync<OperationCanceledException>(() => forever);
             cts.Cancel();
             await Assert.ThrowsAsync<OperationCanceledException>(() => sleep);
         });
