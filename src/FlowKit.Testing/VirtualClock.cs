@@ -298,10 +298,10 @@ public sealed class VirtualClock : FakeTimeProvider
             lock (clock._gate)
             {
                 _period = period;
-                // The fake clock counts whole milliseconds.
-                Due = dueTime == Timeout.InfiniteTimeSpan
-                    ? null
-                    : clock.GetUtcNow() + TimeSpan.FromMilliseconds((long)dueTime.TotalMilliseconds);
+
+                // The fake clock schedules to the tick: tracking a whole-millisecond due time would make the clock jump to an instant
+                // before the timer is due, where it does not fire, and then jump there again and again.
+                Due = dueTime == Timeout.InfiniteTimeSpan ? null : clock.GetUtcNow() + dueTime;
             }
         }
 
@@ -309,8 +309,7 @@ public sealed class VirtualClock : FakeTimeProvider
         {
             lock (clock._gate)
             {
-                var periodMs = (long)_period.TotalMilliseconds;
-                Due = periodMs > 0 ? clock.GetUtcNow() + TimeSpan.FromMilliseconds(periodMs) : null;
+                Due = _period > TimeSpan.Zero && _period != Timeout.InfiniteTimeSpan ? clock.GetUtcNow() + _period : null;
             }
 
             Interlocked.Increment(ref clock._timersFired);

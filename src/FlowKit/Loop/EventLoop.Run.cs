@@ -62,13 +62,27 @@ public sealed partial class EventLoop
 
     /// <summary>
     /// Stops the loop after the callbacks already queued have run (asyncio's <c>stop</c>); callbacks queued later wait for the next run.
-    /// Thread-safe and idempotent; does nothing when the loop is not running.
+    /// Thread-safe and idempotent. Called while the loop is not running (for example just before another thread's
+    /// <see cref="RunForever"/> has begun), it stops the next run as asyncio does: that run processes the callbacks already queued and
+    /// returns, so a <c>Stop</c> can never be lost to that race. Does nothing on a closed loop.
     /// </summary>
     public void Stop()
     {
         lock (_gate)
         {
-            StopLocked();
+            if (_closed)
+            {
+                return;
+            }
+
+            if (_running)
+            {
+                StopLocked();
+            }
+            else
+            {
+                _stopPending = true;
+            }
         }
     }
 
@@ -134,6 +148,13 @@ public sealed partial class EventLoop
             whileStarting?.Invoke();
             _running = true;
             _stopping = false;
+            if (_stopPending)
+            {
+                // Stop() came before this run began: the run processes what is queued so far, then stops.
+                _stopPending = false;
+                StopLocked();
+            }
+
             Monitor.PulseAll(_gate);
             return ++_runGeneration;
         }

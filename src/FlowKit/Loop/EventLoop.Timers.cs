@@ -1,3 +1,5 @@
+using FlowKit.Internal;
+
 namespace FlowKit;
 
 public sealed partial class EventLoop
@@ -9,14 +11,14 @@ public sealed partial class EventLoop
 
     /// <summary>Runs <paramref name="callback"/> on the loop after <paramref name="delay"/> on the loop's clock (asyncio's <c>call_later</c>).
     /// Callbacks due at the same time run in the order they were scheduled.</summary>
-    /// <param name="delay">Zero or positive.</param>
+    /// <param name="delay">Zero or positive, any length; <see cref="Timeout.InfiniteTimeSpan"/> or <see cref="TimeSpan.MaxValue"/> means never.</param>
     /// <param name="callback">Runs on the loop's thread.</param>
     /// <returns>A handle; disposing it cancels the callback if it has not run yet.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The loop is closed.</exception>
     public LoopTimerHandle CallLater(TimeSpan delay, Action callback)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
+        ThrowIfNegative(delay);
         return CallAt(DueAfter(delay), callback);
     }
 
@@ -35,14 +37,15 @@ public sealed partial class EventLoop
 
     /// <summary>Waits <paramref name="delay"/> on the loop's clock (asyncio's <c>sleep</c>); the continuation runs in the awaiting context.
     /// A sleep still pending when the loop closes is cancelled.</summary>
-    /// <param name="delay">Zero or positive; zero yields to the callbacks already queued.</param>
+    /// <param name="delay">Zero or positive, any length; zero yields to the callbacks already queued; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// or <see cref="TimeSpan.MaxValue"/> sleeps until cancelled.</param>
     /// <param name="cancellationToken">Cancels the sleep.</param>
     /// <returns>A task that completes after the delay.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The loop is closed.</exception>
     public Task SleepAsync(TimeSpan delay, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
+        ThrowIfNegative(delay);
         if (cancellationToken.IsCancellationRequested)
         {
             return Task.FromCanceled(cancellationToken);
@@ -73,9 +76,22 @@ public sealed partial class EventLoop
         return true;
     }
 
-    // A delay too long for the calendar (TimeSpan.MaxValue) means "never", not an overflow.
+    private static void ThrowIfNegative(TimeSpan delay)
+    {
+        if (delay < TimeSpan.Zero && delay != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(delay), delay, "The delay must be zero or positive, or Timeout.InfiniteTimeSpan (never).");
+        }
+    }
+
+    // A delay too long for the calendar (TimeSpan.MaxValue) or Timeout.InfiniteTimeSpan means "never", not an overflow.
     private DateTimeOffset DueAfter(TimeSpan delay)
     {
+        if (delay == Timeout.InfiniteTimeSpan)
+        {
+            return DateTimeOffset.MaxValue;
+        }
+
         var now = _time.GetUtcNow();
         return delay >= DateTimeOffset.MaxValue - now ? DateTimeOffset.MaxValue : now + delay;
     }
@@ -136,8 +152,9 @@ public sealed partial class EventLoop
         _wakeAt = next;
         if (due != Timeout.InfiniteTimeSpan)
         {
-            // Timers count whole milliseconds; round up so the wake-up never comes before the due time (which would spin).
-            due = TimeSpan.FromMilliseconds(Math.Ceiling(due.TotalMilliseconds));
+            // The wake-up is only a wake-up: MoveDueTimersLocked compares the clock, and one that comes early (or a step of a wait longer
+            // than a timer can be armed for) re-arms here for the rest. Rounded up on the system clock so an early wake-up does not spin.
+            due = TimerDue.For(_time, due);
         }
 
         _wakeTimer.Change(due, Timeout.InfiniteTimeSpan);

@@ -43,6 +43,7 @@ public sealed partial class EventLoop : IDisposable
     private long _runGeneration;
     private bool _running;
     private bool _stopping;
+    private bool _stopPending;
     private bool _busy;
     private volatile bool _closed;
 

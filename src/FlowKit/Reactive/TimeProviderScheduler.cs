@@ -59,17 +59,17 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
     public IDisposable Schedule<TState>(TState state, TimeSpan dueTime, Func<IScheduler, TState, IDisposable> action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        // Timers count whole milliseconds; a due time below one would fire at once on some clocks, so round up.
-        var due = TimeSpan.FromMilliseconds(Math.Ceiling(dueTime.TotalMilliseconds));
-        if (due <= TimeSpan.Zero)
+        if (dueTime <= TimeSpan.Zero)
         {
             return Schedule(state, action);
         }
 
+        // The work runs no earlier than dueTime after now on the clock's timestamps: a timer that fires early re-arms for the rest, and a
+        // due time beyond what one timer can be armed for (about 49.7 days) is armed in steps.
         var item = new LoopScheduledItem<TState>(this, state, action);
         var timer = new TimedWork(item.Run);
         item.SetTimer(timer);
-        timer.Start(TimeProvider, due);
+        timer.Start(TimeProvider, dueTime);
         return item;
     }
 
@@ -82,7 +82,9 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
     public IDisposable Schedule<TState>(TState state, DateTimeOffset dueTime, Func<IScheduler, TState, IDisposable> action) =>
         Schedule(state, dueTime - Now, action);
 
-    /// <summary>Runs <paramref name="action"/> every <paramref name="period"/> on the clock; runs never overlap.</summary>
+    /// <summary>Runs <paramref name="action"/> every <paramref name="period"/> on the clock, at start + n × period (n = 1, 2, ...): no tick
+    /// comes before its instant, the ticks do not drift, and ticks missed while the clock jumped or a run was late are caught up at once.
+    /// Runs never overlap.</summary>
     /// <typeparam name="TState">The state's type.</typeparam>
     /// <param name="state">The initial state.</param>
     /// <param name="period">Positive, or zero for back-to-back runs.</param>
@@ -94,7 +96,8 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
         ArgumentNullException.ThrowIfNull(action);
         var gate = new object();
         var current = state;
-        var due = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(period.TotalMilliseconds)));
+        // A zero period means back-to-back runs; one millisecond apart keeps them from monopolising the timer thread.
+        var due = period < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : period;
         var timer = new TimedWork(() =>
         {
             lock (gate)
@@ -119,8 +122,13 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
     private sealed class TimedWork(Action work, bool periodic = false) : IDisposable
     {
         private ITimer? _timer;
+        private TimeProvider? _time;
+        private TimeSpan _period;
+        private long _target = long.MaxValue;
         private bool _disposed;
 
+        // One-shot work runs once `due` has passed; periodic work runs at start + n x period (n = 1, 2, ...), computed from the start so
+        // the ticks do not drift, and catching up on ticks it missed. Either way the timer is only a wake-up, re-armed when it fires early.
         public void Start(TimeProvider time, TimeSpan due, TimeSpan? period = null)
         {
             lock (Rooted)
@@ -128,17 +136,20 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
                 Rooted.Add(this);
             }
 
-            var timer = time.CreateTimer(static s => ((TimedWork)s!).Fire(), this, due, period ?? Timeout.InfiniteTimeSpan);
             lock (this)
             {
-                if (!_disposed)
+                if (_disposed)
                 {
-                    _timer = timer;
                     return;
                 }
-            }
 
-            timer.Dispose();
+                _time = time;
+                _period = period ?? TimeSpan.Zero;
+                _target = TimerDue.TimestampAfter(time, time.GetTimestamp(), due);
+
+                // A positive due time never calls back synchronously, so arming under the lock is safe.
+                _timer = time.CreateTimer(static s => ((TimedWork)s!).Fire(), this, TimerDue.For(time, due), Timeout.InfiniteTimeSpan);
+            }
         }
 
         public void Dispose()
@@ -160,9 +171,16 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
 
         private void Fire()
         {
+            TimeProvider time;
             lock (this)
             {
-                if (_disposed)
+                if (_disposed || _time is null || _timer is null)
+                {
+                    return;
+                }
+
+                time = _time;
+                if (ReArmIfEarly(time))
                 {
                     return;
                 }
@@ -171,9 +189,42 @@ public sealed class TimeProviderScheduler : IScheduler, ISchedulerPeriodic, ISto
             if (!periodic)
             {
                 Dispose();
+                work();
+                return;
             }
 
-            work();
+            while (true)
+            {
+                work();
+                lock (this)
+                {
+                    if (_disposed || _timer is null)
+                    {
+                        return;
+                    }
+
+                    _target = TimerDue.TimestampAfter(time, _target, _period);
+                    if (ReArmIfEarly(time))
+                    {
+                        return;
+                    }
+                }
+
+                // The next tick is already due (the clock jumped, or the callback ran late): run it now, like a timer catching up.
+            }
+        }
+
+        // Under the lock. Re-arms and returns true when the target has not been reached yet.
+        private bool ReArmIfEarly(TimeProvider time)
+        {
+            var remaining = TimerDue.Remaining(time, time.GetTimestamp(), _target);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            _timer!.Change(TimerDue.For(time, remaining), Timeout.InfiniteTimeSpan);
+            return true;
         }
     }
 }

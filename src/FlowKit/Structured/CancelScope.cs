@@ -1,5 +1,7 @@
 using System.Diagnostics;
 
+using FlowKit.Internal;
+
 namespace FlowKit;
 
 /// <summary>
@@ -18,35 +20,55 @@ namespace FlowKit;
 public sealed partial class CancelScope : IDisposable
 {
     private readonly CancellationTokenSource _cts = new();
+    private readonly CancellationToken _token;
     private readonly CancellationToken _outer;
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private CancellationTokenRegistration _outerRegistration;
     private ITimer? _timer;
     private DateTimeOffset _deadline = DateTimeOffset.MaxValue;
+
+    // The deadline on the clock's monotonic timestamps (long.MaxValue: never): a wall-clock step does not move it, and the timer is only a
+    // wake-up that re-arms when it fires before this instant.
+    private long _deadlineAt = long.MaxValue;
+    private bool _attached;
     private bool _shield;
     private bool _cancelCalled;
     private bool _deadlineReached;
     private bool _disposed;
 
-    /// <summary>Creates a scope inside <paramref name="outerToken"/>: cancelling the outer token cancels the scope unless it is shielded.</summary>
+    /// <summary>Creates a scope inside <paramref name="outerToken"/>: cancelling the outer token cancels the scope unless it is shielded.
+    /// The outer token is looked at when the scope is first used (<see cref="RunAsync"/>, <see cref="Token"/>,
+    /// <see cref="IsCancellationRequested"/>), so options set in an object initializer, such as <see cref="Shield"/>, are already in force:
+    /// a shielded scope created inside an already-cancelled token runs its body uncancelled.</summary>
     /// <param name="outerToken">The enclosing cancellation; an outer cancel reaches inside.</param>
     /// <param name="timeProvider">The clock for <see cref="Deadline"/>; <see langword="null"/> means <see cref="TimeProvider.System"/>.</param>
     public CancelScope(CancellationToken outerToken = default, TimeProvider? timeProvider = null)
     {
         _outer = outerToken;
         _time = timeProvider ?? TimeProvider.System;
-        if (outerToken.CanBeCanceled)
-        {
-            _outerRegistration = outerToken.UnsafeRegister(static s => ((CancelScope)s!).OnOuterCancelled(), this);
-        }
+        _token = _cts.Token;
     }
 
     /// <summary>The token the body observes; cancelled by <see cref="Cancel"/>, by the deadline, or by the outer token when not shielded.</summary>
-    public CancellationToken Token => _cts.Token;
+    public CancellationToken Token
+    {
+        get
+        {
+            Attach();
+            return _token;
+        }
+    }
 
     /// <summary>True once the scope's token is cancelled (level-triggered: it stays cancelled).</summary>
-    public bool IsCancellationRequested => _cts.IsCancellationRequested;
+    public bool IsCancellationRequested
+    {
+        get
+        {
+            Attach();
+            return _token.IsCancellationRequested;
+        }
+    }
 
     /// <summary>True once <see cref="Cancel"/> was called or the deadline passed (Trio's <c>cancel_called</c>).</summary>
     public bool CancelCalled
@@ -77,7 +99,9 @@ public sealed partial class CancelScope : IDisposable
 
     /// <summary>
     /// The absolute time at which the scope cancels itself; <see cref="DateTimeOffset.MaxValue"/> (the default) means never.
-    /// It can be moved at any time; a deadline in the past cancels at once.
+    /// It can be moved at any time; a deadline in the past cancels at once. The scope never cancels before the deadline: when it is set, the
+    /// deadline is turned into an instant on the clock's monotonic timestamps (<see cref="TimeProvider.GetTimestamp"/>), so a later step
+    /// of the wall clock does not move it. A deadline any distance ahead works (a timer is armed in steps of at most 40 days).
     /// </summary>
     /// <value>The default value is <see cref="DateTimeOffset.MaxValue"/>.</value>
     public DateTimeOffset Deadline
@@ -97,7 +121,11 @@ public sealed partial class CancelScope : IDisposable
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 _deadline = value;
-                reached = ArmTimer();
+                // The wall clock first, then the timestamp: the instant can only come out later than the caller's reading, never earlier.
+                var ahead = value - _time.GetUtcNow();
+                var now = _time.GetTimestamp();
+                _deadlineAt = value == DateTimeOffset.MaxValue ? long.MaxValue : TimerDue.TimestampAfter(_time, now, ahead);
+                reached = ArmTimer(now);
             }
 
             if (reached)
@@ -129,7 +157,7 @@ public sealed partial class CancelScope : IDisposable
                 _shield = value;
             }
 
-            if (!value && _outer.IsCancellationRequested)
+            if (!value && _outer.IsCancellationRequested && Volatile.Read(ref _attached))
             {
                 CancelToken();
             }
@@ -148,7 +176,7 @@ public sealed partial class CancelScope : IDisposable
     }
 
     /// <summary>Cancels the scope after <paramref name="delay"/> from now, on the scope's clock (moves <see cref="Deadline"/>).</summary>
-    /// <param name="delay">Time from now; zero or negative cancels at once.</param>
+    /// <param name="delay">Time from now; zero or negative cancels at once; <see cref="Timeout.InfiniteTimeSpan"/> or <see cref="TimeSpan.MaxValue"/> means never.</param>
     public void CancelAfter(TimeSpan delay) => Deadline = Add(_time.GetUtcNow(), delay);
 
     /// <summary>
@@ -161,6 +189,7 @@ public sealed partial class CancelScope : IDisposable
     {
         ArgumentNullException.ThrowIfNull(body);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        Attach();
         return RunCoreAsync(body);
     }
 
@@ -190,6 +219,7 @@ public sealed partial class CancelScope : IDisposable
     {
         ArgumentNullException.ThrowIfNull(body);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        Attach();
         return RunCoreAsync(body, cancelledResult);
     }
 
@@ -210,10 +240,12 @@ public sealed partial class CancelScope : IDisposable
         }
     }
 
-    /// <summary>Stops the deadline timer and detaches from the outer token. The token stays in whatever state it reached.</summary>
+    /// <summary>Stops the deadline timer, detaches from the outer token and releases the scope's cancellation source. <see cref="Token"/>
+    /// stays in whatever state it reached (a token taken earlier goes on reporting that state); <see cref="Cancel"/> then does nothing.</summary>
     public void Dispose()
     {
         ITimer? timer;
+        CancellationTokenRegistration registration;
         lock (_gate)
         {
             if (_disposed)
@@ -224,15 +256,61 @@ public sealed partial class CancelScope : IDisposable
             _disposed = true;
             timer = _timer;
             _timer = null;
+            registration = _outerRegistration;
+            _outerRegistration = default;
         }
 
         timer?.Dispose();
-        _outerRegistration.Dispose();
+        registration.Dispose();
+        _cts.Dispose();
+    }
+
+    // Registers on the outer token the first time the scope is used, so initializer options (Shield) are in force when it fires.
+    private void Attach()
+    {
+        if (Volatile.Read(ref _attached))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_attached)
+            {
+                return;
+            }
+
+            _attached = true;
+            if (_disposed || !_outer.CanBeCanceled)
+            {
+                return;
+            }
+        }
+
+        // Outside the lock: on an already-cancelled outer token the callback runs here, synchronously.
+        var registration = _outer.UnsafeRegister(static s => ((CancelScope)s!).OnOuterCancelled(), this);
+        var disposeNow = false;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                disposeNow = true;
+            }
+            else
+            {
+                _outerRegistration = registration;
+            }
+        }
+
+        if (disposeNow)
+        {
+            registration.Dispose();
+        }
     }
 
     private bool OwnsCancellation()
     {
-        if (!_cts.IsCancellationRequested)
+        if (!_token.IsCancellationRequested)
         {
             return false;
         }
@@ -265,9 +343,15 @@ public sealed partial class CancelScope : IDisposable
     {
         lock (_gate)
         {
-            if (_deadline > _time.GetUtcNow())
+            if (_disposed || _deadlineReached || _deadlineAt == long.MaxValue)
             {
-                // The deadline moved later while this timer was firing.
+                return;
+            }
+
+            // A timer is only a wake-up: one that fires before the instant (the system timer may, by up to a millisecond), a step of a
+            // long wait, or a deadline moved later while it was firing, re-arms for the rest.
+            if (!ArmTimer(_time.GetTimestamp()))
+            {
                 return;
             }
 
@@ -277,22 +361,17 @@ public sealed partial class CancelScope : IDisposable
         CancelToken();
     }
 
-    // Called under _gate. Returns true when the deadline has already passed.
-    private bool ArmTimer()
+    // Called under _gate. Returns true when the deadline has already passed (the timer is then disarmed).
+    private bool ArmTimer(long now)
     {
-        if (_deadline == DateTimeOffset.MaxValue)
+        var remaining = TimerDue.Remaining(_time, now, _deadlineAt);
+        if (remaining == TimeSpan.MaxValue || remaining <= TimeSpan.Zero)
         {
             _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            return false;
+            return remaining != TimeSpan.MaxValue;
         }
 
-        var due = _deadline - _time.GetUtcNow();
-        if (due <= TimeSpan.Zero)
-        {
-            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            return true;
-        }
-
+        var due = TimerDue.For(_time, remaining);
         if (_timer is null)
         {
             _timer = _time.CreateTimer(static s => ((CancelScope)s!).OnDeadline(), this, due, Timeout.InfiniteTimeSpan);

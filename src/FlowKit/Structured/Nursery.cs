@@ -22,6 +22,7 @@ namespace FlowKit;
 public sealed partial class Nursery
 {
     private readonly CancellationTokenSource _cts;
+    private readonly CancellationToken _token;
     private readonly CancellationToken _outer;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _errorsGate = new();
@@ -37,14 +38,16 @@ public sealed partial class Nursery
     {
         _outer = outer;
         _cts = new CancellationTokenSource();
+        _token = _cts.Token;
         if (outer.CanBeCanceled)
         {
             _outerRegistration = outer.UnsafeRegister(static s => ((Nursery)s!).CancelCore(), this);
         }
     }
 
-    /// <summary>The token every child and the body receive; cancelled by a failure, by <see cref="Cancel"/>, or by the outer token.</summary>
-    public CancellationToken CancellationToken => _cts.Token;
+    /// <summary>The token every child and the body receive; cancelled by a failure, by <see cref="Cancel"/>, or by the outer token. Once
+    /// the nursery has finished, its cancellation source is released: the token keeps the state it reached.</summary>
+    public CancellationToken CancellationToken => _token;
 
     /// <summary>True once the nursery has been cancelled, for whatever reason.</summary>
     public bool IsCancellationRequested => _cts.IsCancellationRequested;
@@ -317,6 +320,10 @@ public sealed partial class Nursery
             errors = _errors;
         }
 
+        // Every child has finished and the outer registration is gone: nothing cancels this source any more. Cancel() after this point
+        // meets ObjectDisposedException, which CancelCore ignores.
+        _cts.Dispose();
+
         if (errors is { Count: 1 })
         {
             ExceptionDispatchInfo.Throw(errors[0]);
@@ -360,9 +367,13 @@ public sealed partial class Nursery
                 // Before Started, the caller's token also cancels the child; after Started, only the nursery does.
                 linked = CancellationTokenSource.CreateLinkedTokenSource(token);
                 status.OnStartedOrFinished = linked;
+                status.CallerToken = callerToken;
+                token = linked.Token;
+
+                // On a token that is already cancelled this runs now, before the child: the start is abandoned at once and the child
+                // runs with a cancelled token, as Trio's start() in a cancelled scope does.
                 var registration = callerToken.UnsafeRegister(static s => ((StartStatus<T>)s!).CancelBeforeStart(), status);
                 status.CallerRegistration = registration;
-                token = linked.Token;
             }
 
             Task task;

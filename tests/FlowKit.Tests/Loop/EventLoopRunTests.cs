@@ -109,11 +109,21 @@ public sealed class EventLoopRunTests
 
     [TestMethod]
     [Timeout(10_000)]
-    public void Stop_BeforeRunning_DoesNotStopTheNextRun()
+    public void Stop_BeforeRunning_StopsTheNextRunOnly_AsAsyncioDoes()
     {
         using var loop = new EventLoop(new FakeTimeProvider());
         loop.Stop();
         loop.Stop();
+
+        // asyncio: stop() before run_until_complete() ends that run after one iteration ("Event loop stopped before Future completed").
+        var ex = Assert.ThrowsExactly<InvalidOperationException>(() => loop.RunUntilComplete(async () =>
+        {
+            await Task.Yield();
+            return 0;
+        }));
+        StringAssert.Contains(ex.Message, "stopped before the coroutine completed");
+
+        // The pending stop is used up: the next run goes to completion.
         Assert.AreEqual(7, loop.RunUntilComplete(async () =>
         {
             for (var i = 0; i < 10; i++)
