@@ -28,6 +28,9 @@ internal sealed class ReactorSocket : Stream
 
     public ulong Id { get; }
 
+    /// <summary>Whether the I/O thread still knows this socket (for tests: a closed socket must be forgotten).</summary>
+    internal bool IsRegistered => _reactor.IsRegistered(Id);
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -96,29 +99,54 @@ internal sealed class ReactorSocket : Stream
     {
         if (disposing && Interlocked.Exchange(ref _closed, 1) == 0)
         {
-            var added = false;
-            try
-            {
-                _socket.SafeHandle.DangerousAddRef(ref added);
-                _reactor.Unregister(this, (int)_socket.SafeHandle.DangerousGetHandle());
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-            finally
-            {
-                if (added)
-                {
-                    _socket.SafeHandle.DangerousRelease();
-                }
-            }
-
-            _socket.Dispose();
+            // Close both directions first: from here every operation, pending or later, ends with ObjectDisposedException, whatever
+            // the socket underneath says (a read after a short one would otherwise wait for an edge that a closed socket never raises).
             _read.Abort();
             _write.Abort();
+            Forget();
+            _socket.Dispose();
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>Takes the socket out of its I/O thread: the epoll set when the descriptor is still open (the kernel drops a closed one
+    /// by itself), and the reactor's table always, even when the user disposed <see cref="Socket"/> directly.</summary>
+    private void Forget()
+    {
+        var added = false;
+        var fd = -1;
+        try
+        {
+            _socket.SafeHandle.DangerousAddRef(ref added);
+            fd = (int)_socket.SafeHandle.DangerousGetHandle();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The socket was disposed under us: its descriptor is gone, and with it the epoll registration.
+        }
+
+        try
+        {
+            _reactor.Unregister(this, added ? fd : -1);
+        }
+        finally
+        {
+            if (added)
+            {
+                _socket.SafeHandle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Called when a system call finds the socket disposed underneath (the user closed <see cref="Socket"/> itself): the
+    /// reactor forgets it at once rather than holding it until the stream is disposed.</summary>
+    private void OnSocketDisposed()
+    {
+        if (Volatile.Read(ref _closed) == 0)
+        {
+            _reactor.Unregister(this, -1);
+        }
     }
 
     /// <summary>One direction's pending operation: a reusable value-task source completed by the caller, the I/O thread, a
@@ -131,6 +159,7 @@ internal sealed class ReactorSocket : Stream
         private ReadOnlyMemory<byte> _writeRemaining;
         private int _writeTotal;
         private bool _pending;
+        private bool _closed;
         private bool _readable = true;
 
         // Sticky once the peer has shut down or reset: its end-of-stream or error is still to be read after any short read.
@@ -142,6 +171,11 @@ internal sealed class ReactorSocket : Stream
         {
             lock (_gate)
             {
+                if (_closed)
+                {
+                    return ValueTask.FromException<int>(Closed());
+                }
+
                 // After a short read the queue was empty, and any later arrival raises an edge that sets _readable again: waiting
                 // straight away saves the receive that would only say EAGAIN (one system call per request in ping-pong traffic).
                 // A peer's FIN or RST is not "data" a short read drains, so once one has been signalled (_hangup) reads always try.
@@ -171,6 +205,11 @@ internal sealed class ReactorSocket : Stream
         {
             lock (_gate)
             {
+                if (_closed)
+                {
+                    return ValueTask.FromException(Closed());
+                }
+
                 var error = owner.SendSome(ref buffer);
                 if (error is not null)
                 {
@@ -202,7 +241,7 @@ internal sealed class ReactorSocket : Stream
                     _hangup |= (events & (EpollInterop.EpollRdHup | EpollInterop.EpollHup | EpollInterop.EpollErr)) != 0;
                 }
 
-                if (!_pending)
+                if (!_pending || _closed)
                 {
                     return;
                 }
@@ -240,6 +279,7 @@ internal sealed class ReactorSocket : Stream
             CancellationTokenRegistration registration;
             lock (_gate)
             {
+                _closed = true;
                 if (!_pending)
                 {
                     return;
@@ -250,6 +290,8 @@ internal sealed class ReactorSocket : Stream
 
             Complete(registration, 0, new ObjectDisposedException(nameof(SocketStream), "The socket was closed while an operation was pending."));
         }
+
+        private static ObjectDisposedException Closed() => new(nameof(SocketStream), "The socket is closed.");
 
         public int GetResult(short token) => _core.GetResult(token);
 
@@ -350,6 +392,7 @@ internal sealed class ReactorSocket : Stream
         }
         catch (ObjectDisposedException ex)
         {
+            OnSocketDisposed();
             error = ex;
             return -1;
         }
@@ -393,6 +436,7 @@ internal sealed class ReactorSocket : Stream
         }
         catch (ObjectDisposedException ex)
         {
+            OnSocketDisposed();
             return ex;
         }
         finally

@@ -39,15 +39,27 @@ public sealed partial class SocketServer
             async nursery =>
             {
                 var token = nursery.CancellationToken;
+                using var onDispose = _stopping.Token.UnsafeRegister(static n => ((Nursery)n!).Cancel(), nursery);
                 while (true)
                 {
-                    await slots.WaitAsync(token).ConfigureAwait(false);
+                    try
+                    {
+                        await slots.WaitAsync(token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (IsDisposed)
+                    {
+                        // Disposed while every slot was taken: stop as if the listener had been closed under an accept.
+                        nursery.Cancel();
+                        return;
+                    }
+
+
                     SocketStream? stream;
                     try
                     {
                         stream = await AcceptOrRetryAsync(token).ConfigureAwait(false);
                     }
-                    catch (ObjectDisposedException) when (IsDisposed)
+                    catch (Exception ex) when (IsDisposed && ex is ObjectDisposedException or OperationCanceledException)
                     {
                         slots.Release();
                         nursery.Cancel();

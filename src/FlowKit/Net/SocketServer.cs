@@ -30,10 +30,14 @@ public sealed partial class SocketServer : IAsyncDisposable
     private readonly Socket _listener;
     private readonly SocketServerOptions _options;
     private readonly string? _unixPath;
+
+    // Cancelled by DisposeAsync: reaches what closing the listener cannot, such as ServeAsync waiting for a free connection slot.
+    private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private int _active;
     private long _accepted;
     private long _failures;
+    private long _abortedAccepts;
 
     private SocketServer(Socket listener, SocketServerOptions options, string? unixPath)
     {
@@ -50,6 +54,9 @@ public sealed partial class SocketServer : IAsyncDisposable
 
     /// <summary>The bound endpoint: an <see cref="IPEndPoint"/> or a <see cref="UnixDomainSocketEndPoint"/>.</summary>
     public EndPoint EndPoint { get; }
+
+    /// <summary>For tests: replaces the listener's accept (to inject accept failures the kernel produces only under load).</summary>
+    internal Func<Socket, CancellationToken, ValueTask<Socket>>? AcceptHook { get; set; }
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -123,7 +130,9 @@ public sealed partial class SocketServer : IAsyncDisposable
         Socket socket;
         try
         {
-            socket = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            socket = AcceptHook is { } hook
+                ? await hook(_listener, cancellationToken).ConfigureAwait(false)
+                : await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (SocketException) when (IsDisposed)
         {
@@ -147,7 +156,10 @@ public sealed partial class SocketServer : IAsyncDisposable
     /// <summary>A snapshot of the server's counters.</summary>
     /// <returns>The counters.</returns>
     public SocketServerStatistics GetStatistics() =>
-        new(Volatile.Read(ref _active), Interlocked.Read(ref _accepted), Interlocked.Read(ref _failures), !IsDisposed);
+        new(Volatile.Read(ref _active), Interlocked.Read(ref _accepted), Interlocked.Read(ref _failures), !IsDisposed)
+        {
+            AbortedAccepts = Interlocked.Read(ref _abortedAccepts),
+        };
 
     /// <summary>Stops listening. A running <see cref="ServeAsync"/> then cancels its handlers and returns once they have finished.</summary>
     /// <returns>A completed task.</returns>
@@ -156,6 +168,7 @@ public sealed partial class SocketServer : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _listener.Dispose();
+            _stopping.Cancel();
             if (_unixPath is not null)
             {
                 try
@@ -200,22 +213,28 @@ public sealed partial class SocketServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Accepts one connection; after a transient failure (out of file descriptors or buffers) pauses 100 ms and returns null,
-    /// like Trio's <c>serve_listeners</c>.</summary>
+    /// <summary>Accepts one connection, or returns null after a failure that does not stop the server, like Trio's
+    /// <c>serve_listeners</c>: a connection the client aborted before it was accepted is skipped at once; running out of file
+    /// descriptors or buffers pauses 100 ms first.</summary>
     private async ValueTask<SocketStream?> AcceptOrRetryAsync(CancellationToken cancellationToken)
     {
         try
         {
             return await AcceptAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (SocketException ex) when (IsTransient(ex.SocketErrorCode))
+        catch (SocketException ex) when (IsAbortedConnection(ex.SocketErrorCode))
+        {
+            Interlocked.Increment(ref _abortedAccepts);
+            return null;
+        }
+        catch (SocketException ex) when (IsOutOfResources(ex.SocketErrorCode))
         {
             await Task.Delay(TimeSpan.FromMilliseconds(100), _options.TimeProvider ?? TimeProvider.System, cancellationToken).ConfigureAwait(false);
             return null;
         }
     }
 
-    private static bool IsTransient(SocketError error) =>
-        error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable or SocketError.ConnectionAborted
-            or SocketError.ConnectionReset;
+    private static bool IsAbortedConnection(SocketError error) => error is SocketError.ConnectionAborted or SocketError.ConnectionReset;
+
+    private static bool IsOutOfResources(SocketError error) => error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable;
 }

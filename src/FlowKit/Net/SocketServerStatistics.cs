@@ -8,4 +8,8 @@ namespace FlowKit.Net;
 /// <param name="HandlerFailures">Handlers that threw (their connections were closed, the server went on).</param>
 /// <param name="IsListening">Whether the listening socket is open.</param>
 [DebuggerDisplay("Active = {ActiveConnections}, Accepted = {AcceptedConnections}, Failures = {HandlerFailures}")]
-public readonly record struct SocketServerStatistics(int ActiveConnections, long AcceptedConnections, long HandlerFailures, bool IsListening);
+public readonly record struct SocketServerStatistics(int ActiveConnections, long AcceptedConnections, long HandlerFailures, bool IsListening)
+{
+    /// <summary>Connections the client aborted or reset before they could be accepted (skipped at once; accepting goes on).</summary>
+    public long AbortedAccepts { get; init; }
+}

@@ -50,7 +50,17 @@ public sealed partial class SocketStream
 
         if (pending.IsCompletedSuccessfully)
         {
-            var count = pending.Result;
+            int count;
+            try
+            {
+                // The socket engine's completion can still turn into an abort between the status check and the result when a close races.
+                count = pending.Result;
+            }
+            catch (Exception ex) when (IsTransportError(ex))
+            {
+                return ValueTask.FromException<int>(ExitReadWith(ex));
+            }
+
             if (count == 0 && IsDisposed)
             {
                 return ValueTask.FromException<int>(ExitReadWith(ClosedDuring("read")));
@@ -213,9 +223,10 @@ public sealed partial class SocketStream
         try
         {
             var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCompleted && result.Buffer.IsEmpty && IsDisposed)
+            if (result.IsCompleted && IsDisposed)
             {
-                // Our own close ended the pending read as an end of stream (see AwaitReceiveAsync): report the close.
+                // Our own close ended the pending read as an end of stream (see AwaitReceiveAsync): report the close. Whatever is
+                // buffered stays unread: a partial line or frame must not be handed out as the last record of a clean end.
                 throw ClosedDuring("read");
             }
 
@@ -257,6 +268,8 @@ public sealed partial class SocketStream
         ThrowIfDisposed();
         if (Interlocked.CompareExchange(ref _readBusy, 1, 0) != 0)
         {
+            // A close that ran since the check above holds the read side for good: that is a closed stream, not a busy one.
+            ThrowIfDisposed();
             throw new BusyStreamException("Another task is already reading from this stream (or a Read*Async enumeration is still open).");
         }
 
