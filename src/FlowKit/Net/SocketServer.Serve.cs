@@ -89,11 +89,30 @@ public sealed partial class SocketServer
         var remote = stream.RemoteEndPoint;
         try
         {
+            if (_options.Tls is { } tls)
+            {
+                var plain = stream;
+                try
+                {
+                    stream = await plain.AuthenticateAsServerAsync(tls, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException && ex is not ConnectionLimitException)
+                {
+                    // A peer that cannot complete the handshake (wrong protocol, no common cipher, reset): counted, not a handler failure.
+                    Interlocked.Increment(ref _handshakeFailures);
+                    return;
+                }
+            }
+
             await handler(stream, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The server is stopping: a cancelled handler is the expected way out.
+        }
+        catch (ConnectionLimitException)
+        {
+            // A peer over a limit (idle, too slow, handshake too long, too much buffered): already counted in the statistics.
         }
         catch (Exception ex)
         {

@@ -38,13 +38,33 @@ public sealed partial class SocketServer : IAsyncDisposable
     private long _accepted;
     private long _failures;
     private long _abortedAccepts;
+    private long _rejected;
+    private long _handshakeTimeouts;
+    private long _handshakeFailures;
+    private long _idleTimeouts;
+    private long _minDataRateCloses;
+    private long _bufferLimitHits;
+
+    // The connections whose limits the heartbeat checks, and the per-address counts (under _gate).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ConnectionGuard, byte> _guards = new();
+    private readonly Dictionary<IPAddress, int> _perAddress = [];
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private ITimer? _heartbeat;
+    private int _beating;
 
     private SocketServer(Socket listener, SocketServerOptions options, string? unixPath)
     {
         _listener = listener;
         _options = options;
         _unixPath = unixPath;
+        _time = options.TimeProvider ?? TimeProvider.System;
         EndPoint = listener.LocalEndPoint!;
+        if (options.HasTimeLimits)
+        {
+            var period = options.HeartbeatPeriod;
+            _heartbeat = _time.CreateTimer(static s => ((SocketServer)s!).Beat(), this, period, period);
+        }
     }
 
     /// <summary>The bound TCP address and port (the actual port when 0 was asked for).</summary>
@@ -127,20 +147,25 @@ public sealed partial class SocketServer : IAsyncDisposable
     public async ValueTask<SocketStream> AcceptAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        Socket socket;
-        try
+        while (true)
         {
-            socket = AcceptHook is { } hook
-                ? await hook(_listener, cancellationToken).ConfigureAwait(false)
-                : await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException) when (IsDisposed)
-        {
-            throw new ObjectDisposedException(nameof(SocketServer), "The server was disposed while accepting.");
-        }
+            Socket socket;
+            try
+            {
+                socket = AcceptHook is { } hook
+                    ? await hook(_listener, cancellationToken).ConfigureAwait(false)
+                    : await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException) when (IsDisposed)
+            {
+                throw new ObjectDisposedException(nameof(SocketServer), "The server was disposed while accepting.");
+            }
 
-        Interlocked.Increment(ref _accepted);
-        return SocketStream.Wrap(socket, _options.StreamOptions);
+            if (Admit(socket) is { } stream)
+            {
+                return stream;
+            }
+        }
     }
 
     /// <summary>Accepts connections as they come, until cancelled or disposed (then the sequence simply ends). The consumer owns each
@@ -159,7 +184,60 @@ public sealed partial class SocketServer : IAsyncDisposable
         new(Volatile.Read(ref _active), Interlocked.Read(ref _accepted), Interlocked.Read(ref _failures), !IsDisposed)
         {
             AbortedAccepts = Interlocked.Read(ref _abortedAccepts),
+            RejectedConnections = Interlocked.Read(ref _rejected),
+            HandshakeTimeouts = Interlocked.Read(ref _handshakeTimeouts),
+            HandshakeFailures = Interlocked.Read(ref _handshakeFailures),
+            IdleTimeouts = Interlocked.Read(ref _idleTimeouts),
+            MinDataRateCloses = Interlocked.Read(ref _minDataRateCloses),
+            BufferLimitHits = Interlocked.Read(ref _bufferLimitHits),
+            WatchedConnections = _guards.Count,
         };
+
+    internal void CountLimit(ConnectionLimit limit)
+    {
+        switch (limit)
+        {
+            case ConnectionLimit.HandshakeTimeout:
+                Interlocked.Increment(ref _handshakeTimeouts);
+                break;
+            case ConnectionLimit.IdleTimeout:
+                Interlocked.Increment(ref _idleTimeouts);
+                break;
+            case ConnectionLimit.MinDataRate:
+                Interlocked.Increment(ref _minDataRateCloses);
+                break;
+            default:
+                Interlocked.Increment(ref _bufferLimitHits);
+                break;
+        }
+    }
+
+    /// <summary>A guarded connection closed: stop watching it, free its per-address count, and stop the heartbeat once the server is
+    /// disposed and nothing is left to watch.</summary>
+    internal void Release(ConnectionGuard guard)
+    {
+        _guards.TryRemove(guard, out _);
+        lock (_gate)
+        {
+            if (guard.Address is { } address && _perAddress.TryGetValue(address, out var count))
+            {
+                if (count <= 1)
+                {
+                    _perAddress.Remove(address);
+                }
+                else
+                {
+                    _perAddress[address] = count - 1;
+                }
+            }
+
+            if (IsDisposed && _guards.IsEmpty)
+            {
+                _heartbeat?.Dispose();
+                _heartbeat = null;
+            }
+        }
+    }
 
     /// <summary>Stops listening. A running <see cref="ServeAsync"/> then cancels its handlers and returns once they have finished.</summary>
     /// <returns>A completed task.</returns>
@@ -169,6 +247,16 @@ public sealed partial class SocketServer : IAsyncDisposable
         {
             _listener.Dispose();
             _stopping.Cancel();
+            lock (_gate)
+            {
+                // Streams handed out by AcceptAsync outlive the server; their limits stay enforced until the last one is closed.
+                if (_guards.IsEmpty)
+                {
+                    _heartbeat?.Dispose();
+                    _heartbeat = null;
+                }
+            }
+
             if (_unixPath is not null)
             {
                 try
@@ -186,6 +274,71 @@ public sealed partial class SocketServer : IAsyncDisposable
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Turns an accepted socket into a stream watched by the server's limits, or closes it (null) when its address is over
+    /// <see cref="SocketServerOptions.MaxConnectionsPerAddress"/>.</summary>
+    private SocketStream? Admit(Socket socket)
+    {
+        IPAddress? address = null;
+        if (_options.MaxConnectionsPerAddress is { } max && socket.RemoteEndPoint is IPEndPoint remote)
+        {
+            address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+            lock (_gate)
+            {
+                var count = _perAddress.GetValueOrDefault(address);
+                if (count >= max)
+                {
+                    address = null;
+                }
+                else
+                {
+                    _perAddress[address] = count + 1;
+                }
+            }
+
+            if (address is null)
+            {
+                Interlocked.Increment(ref _rejected);
+                socket.Dispose();
+                return null;
+            }
+        }
+
+        Interlocked.Increment(ref _accepted);
+        var guard = new ConnectionGuard(this, _options, _time, address);
+        _guards.TryAdd(guard, 0);
+        try
+        {
+            return SocketStream.Wrap(socket, _options.StreamOptions, guard);
+        }
+        catch
+        {
+            guard.Release();
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private void Beat()
+    {
+        // A beat that overlaps a slow previous one is skipped: the next one checks everything again.
+        if (Interlocked.Exchange(ref _beating, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var guard in _guards.Keys)
+            {
+                guard.Check();
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _beating, 0);
+        }
     }
 
     private async IAsyncEnumerable<SocketStream> AcceptAllCoreAsync([EnumeratorCancellation] CancellationToken cancellationToken)

@@ -61,6 +61,9 @@ public sealed partial class SocketStream : IAsyncDisposable
     /// <summary>Whether the stream runs over TLS.</summary>
     public bool IsEncrypted => _transport is TlsTransport;
 
+    /// <summary>The server limits watching this stream (for tests), or null.</summary>
+    internal ConnectionGuard? Guard => _transport.Guard;
+
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     private string DebuggerDisplay => $"{(IsEncrypted ? "TLS " : string.Empty)}{RemoteEndPoint?.ToString() ?? "memory"}, received {_bytesReceived}, sent {_bytesSent}";
@@ -200,15 +203,19 @@ public sealed partial class SocketStream : IAsyncDisposable
         }
     }
 
-    internal static SocketStream Wrap(Socket socket, SocketStreamOptions options)
+    internal static SocketStream Wrap(Socket socket, SocketStreamOptions options, ConnectionGuard? guard = null)
     {
         if (socket.ProtocolType == ProtocolType.Tcp)
         {
             socket.NoDelay = options.NoDelay;
         }
 
-        return new SocketStream(new SocketTransport(socket, options.InlineCompletions), options);
+        return new SocketStream(new SocketTransport(socket, options.InlineCompletions, guard), options);
     }
+
+    /// <summary>Whether the stream was closed from this side: by <see cref="DisposeAsync"/>, or by a server limit. A transport read
+    /// that then ends (with 0 bytes or an end of stream) is that close, not the peer's.</summary>
+    private bool ClosedLocally => IsDisposed || _transport.Guard?.Fault is not null;
 
     private static async Task<SocketStream> ConnectAsync(EndPoint endPoint, SocketStreamOptions options, CancellationToken cancellationToken)
     {
@@ -242,6 +249,12 @@ public sealed partial class SocketStream : IAsyncDisposable
     /// <summary>Turns a transport failure into the stream's documented exceptions.</summary>
     private Exception Translate(Exception error, string direction)
     {
+        if (_transport.Guard?.Fault is { } limit)
+        {
+            // A server limit closed the transport under this operation: that, not the close's side effects, is what happened.
+            return limit;
+        }
+
         if (error is OperationCanceledException && !IsDisposed)
         {
             return error;
@@ -254,7 +267,7 @@ public sealed partial class SocketStream : IAsyncDisposable
 
         return error switch
         {
-            BrokenStreamException => error,
+            BrokenStreamException or ConnectionLimitException => error,
             IOException or SocketException or System.Security.Authentication.AuthenticationException =>
                 new BrokenStreamException($"The stream broke during a {direction}: {(error.InnerException ?? error).Message}", error.InnerException as SocketException ?? error),
             ObjectDisposedException => new BrokenStreamException($"The transport was closed during a {direction}.", error),
