@@ -193,6 +193,9 @@ public sealed partial class SocketServer : IAsyncDisposable
             WatchedConnections = _guards.Count,
         };
 
+    /// <summary>For tests: the connections the heartbeat checks.</summary>
+    internal IEnumerable<ConnectionGuard> WatchedGuards() => _guards.Keys;
+
     internal void CountLimit(ConnectionLimit limit)
     {
         switch (limit)
