@@ -271,6 +271,7 @@ internal sealed class ConnectionGuard
             base.Dispose(disposing);
         }
 
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<int> AwaitReadAsync(ValueTask<int> pending)
         {
             var count = 0;
@@ -285,6 +286,7 @@ internal sealed class ConnectionGuard
             }
         }
 
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
         private async ValueTask AwaitWriteAsync(ValueTask pending)
         {
             try

@@ -176,6 +176,21 @@ internal sealed class ReactorSocket : Stream
                     return ValueTask.FromException<int>(Closed());
                 }
 
+                if (buffer.IsEmpty)
+                {
+                    // A zero-byte read waits for data without holding a buffer (the pipe reader asks so before renting one, which is
+                    // what keeps an idle connection's memory small). When the socket may be readable, a peek finds out; after a short
+                    // read it is known drained and the read waits for the edge without a system call.
+                    if (_hangup || (_readable && owner.Peek()))
+                    {
+                        return new ValueTask<int>(0);
+                    }
+
+                    _readable = false;
+                    _readBuffer = buffer;
+                    return Pend(cancellationToken);
+                }
+
                 // After a short read the queue was empty, and any later arrival raises an edge that sets _readable again: waiting
                 // straight away saves the receive that would only say EAGAIN (one system call per request in ping-pong traffic).
                 // A peer's FIN or RST is not "data" a short read drains, so once one has been signalled (_hangup) reads always try.
@@ -246,7 +261,13 @@ internal sealed class ReactorSocket : Stream
                     return;
                 }
 
-                if (isRead)
+                if (isRead && _readBuffer.IsEmpty)
+                {
+                    // A pending zero-byte read: the edge says data (or an end) is there; the caller's next read takes it.
+                    result = 0;
+                    error = null;
+                }
+                else if (isRead)
                 {
                     result = owner.TryReceive(_readBuffer.Span, out error);
                     if (result < 0 && error is null)
@@ -395,6 +416,44 @@ internal sealed class ReactorSocket : Stream
             OnSocketDisposed();
             error = ex;
             return -1;
+        }
+        finally
+        {
+            if (added)
+            {
+                _socket.SafeHandle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Whether a read would not block now: data, an end of stream or an error is waiting (a one-byte <c>MSG_PEEK</c>).</summary>
+    private bool Peek()
+    {
+        var added = false;
+        try
+        {
+            _socket.SafeHandle.DangerousAddRef(ref added);
+            var fd = (int)_socket.SafeHandle.DangerousGetHandle();
+            byte probe = 0;
+            while (true)
+            {
+                var n = EpollInterop.recv(fd, ref probe, 1, EpollInterop.MsgPeek);
+                if (n >= 0)
+                {
+                    return true;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != EpollInterop.EIntr)
+                {
+                    return errno != EpollInterop.EAgain;
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed under us: the real read reports it.
+            return true;
         }
         finally
         {

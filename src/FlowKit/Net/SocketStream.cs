@@ -44,9 +44,11 @@ public sealed partial class SocketStream : IAsyncDisposable
         _options = options;
 
         // Pull-based: the pipe reads the transport only when a reader asks, so a peer that outruns its reader is held back by the
-        // kernel's flow control instead of filling memory. Continuations stay on the socket's completion thread (no extra hop).
+        // kernel's flow control instead of filling memory. Continuations stay on the socket's completion thread (no extra hop). With
+        // nothing buffered, the pipe first waits with a zero-byte read and rents its buffer only once data is there (as Kestrel
+        // does): an idle connection holds no read buffer.
         _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(
-            bufferSize: options.BufferSize, minimumReadSize: Math.Min(1024, options.BufferSize), leaveOpen: true, useZeroByteReads: false));
+            bufferSize: options.BufferSize, minimumReadSize: Math.Min(1024, options.BufferSize), leaveOpen: true, useZeroByteReads: true));
     }
 
     /// <summary>The local end of the connection, or null when the stream is not over a socket.</summary>
