@@ -149,6 +149,98 @@ public sealed class HostilePeerTests
         Assert.AreEqual(0, tls.GetStatistics().WatchedConnections);
     }
 
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task SlowlorisSendersAndAPeerThatNeverReads_ClosedByTheirLimits_NotBefore()
+    {
+        // 50 peers start a line and then send one byte every 100 ms (10 B/s against a minimum of 200 B/s after a 1 s grace); one peer
+        // asks for a large reply and never reads it (idle timeout 1 s on the stalled write).
+        const int slow = 50;
+        var grace = TimeSpan.FromSeconds(1);
+        await using var server = SocketServer.ListenTcp(IPAddress.Loopback, 0, new SocketServerOptions
+        {
+            MinDataRate = 200, MinDataRateGracePeriod = grace, IdleTimeout = TimeSpan.FromSeconds(1),
+        });
+        var payload = new byte[64 * 1024 * 1024];
+        using var stop = new CancellationTokenSource();
+        var serving = server.ServeAsync(
+            async (stream, ct) =>
+            {
+                await foreach (var line in stream.ReadLinesAsync(100_000, ct))
+                {
+                    if (line == "flood")
+                    {
+                        await stream.SendAllAsync(payload, ct);
+                    }
+                }
+            },
+            stop.Token);
+
+        var clients = new List<(System.Net.Sockets.Socket Socket, Stopwatch Since)>();
+        for (var i = 0; i < slow; i++)
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(server.LocalEndPoint);
+            await socket.SendAsync("start of a line that never ends "u8.ToArray());
+            clients.Add((socket, Stopwatch.StartNew()));
+        }
+
+        using var reader = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await reader.ConnectAsync(server.LocalEndPoint);
+        await reader.SendAsync("flood\n"u8.ToArray());
+
+        var closedAfter = new List<double>();
+        var open = clients.ToList();
+        var overall = Stopwatch.StartNew();
+        while (open.Count > 0 && overall.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100);
+            foreach (var client in open.ToList())
+            {
+                try
+                {
+                    await client.Socket.SendAsync(new byte[] { (byte)'x' });
+                    if (client.Socket.Poll(0, System.Net.Sockets.SelectMode.SelectRead) && client.Socket.Available == 0)
+                    {
+                        closedAfter.Add(client.Since.Elapsed.TotalSeconds);
+                        open.Remove(client);
+                    }
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    closedAfter.Add(client.Since.Elapsed.TotalSeconds);
+                    open.Remove(client);
+                }
+            }
+        }
+
+        await WaitForAsync(() => server.GetStatistics().IdleTimeouts >= 1);
+        closedAfter.Sort();
+        var stats = server.GetStatistics();
+        TestContext.WriteLine($"slowloris: {closedAfter.Count} of {slow} closed, after {closedAfter.FirstOrDefault():0.000} s .. {closedAfter.LastOrDefault():0.000} s (grace {grace.TotalSeconds} s); counters: min-rate closes {stats.MinDataRateCloses}, idle timeouts {stats.IdleTimeouts}; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        Assert.AreEqual(slow, closedAfter.Count, "every slow sender must be disconnected");
+        Assert.IsTrue(closedAfter[0] > grace.TotalSeconds, $"a slow sender was closed within its grace period ({closedAfter[0]:0.000} s)");
+        Assert.AreEqual(slow, stats.MinDataRateCloses);
+        Assert.AreEqual(1, stats.IdleTimeouts, "the peer that never reads is closed by the idle timeout on the stalled write");
+        foreach (var client in clients)
+        {
+            client.Socket.Dispose();
+        }
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => serving);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.IsTrue(watch.Elapsed < TimeSpan.FromSeconds(20), "condition not reached within 20 s");
+            await Task.Delay(10);
+        }
+    }
+
     private static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
 
     private static int Field(string line, string name) => (int)FieldDouble(line, name);
