@@ -53,10 +53,20 @@ internal sealed class ConnectionGuard
 
     public long MaxBufferedBytes => _limits.MaxBufferedBytesPerConnection ?? long.MaxValue;
 
+    /// <summary>Watches <paramref name="inner"/> through a stream that stamps each read and write (the thread-pool transport).</summary>
     public Stream Wrap(Stream inner)
     {
         _inner = inner;
         return new GuardedStream(this, inner);
+    }
+
+    /// <summary>Watches a socket on FlowKit's I/O threads, which reports to the guard itself only when an operation has to wait:
+    /// nothing is added to the operations that complete at once.</summary>
+    public Stream Attach(ReactorSocket inner)
+    {
+        _inner = inner;
+        inner.Guard = this;
+        return inner;
     }
 
     public void BeginHandshake()
@@ -154,19 +164,19 @@ internal sealed class ConnectionGuard
         }
     }
 
-    private void ReadStarted()
+    internal void ReadStarted()
     {
         Volatile.Write(ref _readStart, _time.GetTimestamp());
         Volatile.Write(ref _reading, 1);
     }
 
-    private void ReadEnded(int count)
+    internal void ReadEnded(int count)
     {
         Interlocked.Add(ref _bytes, count);
         Volatile.Write(ref _reading, 0);
     }
 
-    private void WriteProgress(bool writing)
+    internal void WriteProgress(bool writing)
     {
         Volatile.Write(ref _writeProgress, _time.GetTimestamp());
         Volatile.Write(ref _writing, writing ? 1 : 0);

@@ -28,6 +28,9 @@ internal sealed class ReactorSocket : Stream
 
     public ulong Id { get; }
 
+    /// <summary>The server limits watching this socket, told when an operation starts waiting, progresses and ends; null for none.</summary>
+    internal ConnectionGuard? Guard { get; set; }
+
     /// <summary>Whether the I/O thread still knows this socket (for tests: a closed socket must be forgotten).</summary>
     internal bool IsRegistered => _reactor.IsRegistered(Id);
 
@@ -200,6 +203,11 @@ internal sealed class ReactorSocket : Stream
                     if (n >= 0)
                     {
                         _readable = n == 0 || n == buffer.Length || _hangup;
+                        if (n > 0 && owner.Guard is { } guard)
+                        {
+                            guard.ReadEnded(n);
+                        }
+
                         return new ValueTask<int>(n);
                     }
 
@@ -277,12 +285,23 @@ internal sealed class ReactorSocket : Stream
                     }
 
                     _readable = result == 0 || result == _readBuffer.Length || error is not null || _hangup;
+                    if (result > 0)
+                    {
+                        owner.Guard?.ReadEnded(result);
+                    }
                 }
                 else
                 {
+                    var before = _writeRemaining.Length;
                     error = owner.SendSome(ref _writeRemaining);
                     if (error is null && !_writeRemaining.IsEmpty)
                     {
+                        if (_writeRemaining.Length != before)
+                        {
+                            // The peer took some bytes: progress, for the idle timeout.
+                            owner.Guard?.WriteProgress(writing: true);
+                        }
+
                         return;
                     }
 
@@ -343,6 +362,17 @@ internal sealed class ReactorSocket : Stream
             _core.Reset();
             _core.RunContinuationsAsynchronously = false;
             _pending = true;
+            if (owner.Guard is { } guard)
+            {
+                if (isRead)
+                {
+                    guard.ReadStarted();
+                }
+                else
+                {
+                    guard.WriteProgress(writing: true);
+                }
+            }
             _token = cancellationToken;
             if (cancellationToken.CanBeCanceled)
             {
@@ -355,6 +385,18 @@ internal sealed class ReactorSocket : Stream
         private CancellationTokenRegistration Finish()
         {
             _pending = false;
+            if (owner.Guard is { } guard)
+            {
+                if (isRead)
+                {
+                    guard.ReadEnded(0);
+                }
+                else
+                {
+                    guard.WriteProgress(writing: false);
+                }
+            }
+
             _readBuffer = default;
             _writeRemaining = default;
             var registration = _registration;

@@ -16,10 +16,16 @@ internal sealed class SocketTransport : StreamTransport
     {
         _socket = socket;
         _guard = guard;
-        Stream raw = inlineCompletions && EpollInterop.IsSupported
-            ? EpollReactor.Attach(socket)
-            : new NetworkStream(socket, ownsSocket: true);
-        _stream = guard is null ? raw : guard.Wrap(raw);
+        if (inlineCompletions && EpollInterop.IsSupported)
+        {
+            var reactor = EpollReactor.Attach(socket);
+            _stream = guard is null ? reactor : guard.Attach(reactor);
+        }
+        else
+        {
+            var network = new NetworkStream(socket, ownsSocket: true);
+            _stream = guard is null ? network : guard.Wrap(network);
+        }
     }
 
     public override ConnectionGuard? Guard => _guard;
