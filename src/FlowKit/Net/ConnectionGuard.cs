@@ -60,8 +60,8 @@ internal sealed class ConnectionGuard
         return new GuardedStream(this, inner);
     }
 
-    /// <summary>Watches a socket on FlowKit's I/O threads, which reports to the guard itself only when an operation has to wait:
-    /// nothing is added to the operations that complete at once.</summary>
+    /// <summary>Watches a socket on FlowKit's I/O threads, which reports to the guard itself when an operation parks, progresses or
+    /// ends: an operation that completes at once only adds its byte count.</summary>
     public Stream Attach(ReactorSocket inner)
     {
         _inner = inner;
