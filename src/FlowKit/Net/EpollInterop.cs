@@ -16,6 +16,7 @@ internal static class EpollInterop
     public const int EpollCtlDel = 2;
     public const int EpollCloexec = 0x80000;
     public const int MsgNoSignal = 0x4000;
+    public const int MsgPeek = 0x2;
     public const int EIntr = 4;
     public const int EAgain = 11;
 

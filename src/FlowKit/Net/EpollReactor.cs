@@ -38,10 +38,18 @@ internal sealed class EpollReactor
         return reactor.Register(socket);
     }
 
+    internal bool IsRegistered(ulong id) => _sockets.ContainsKey(id);
+
+    /// <summary>Forgets <paramref name="socket"/>; <paramref name="fd"/> is its open descriptor, or -1 when it is already closed (the
+    /// kernel has then dropped it from the epoll set).</summary>
     internal void Unregister(ReactorSocket socket, int fd)
     {
-        var ev = default(EpollInterop.EpollEvent);
-        _ = EpollInterop.epoll_ctl(_epfd, EpollInterop.EpollCtlDel, fd, ref ev);
+        if (fd >= 0)
+        {
+            var ev = default(EpollInterop.EpollEvent);
+            _ = EpollInterop.epoll_ctl(_epfd, EpollInterop.EpollCtlDel, fd, ref ev);
+        }
+
         _sockets.TryRemove(socket.Id, out _);
     }
 

@@ -28,6 +28,12 @@ internal sealed class ReactorSocket : Stream
 
     public ulong Id { get; }
 
+    /// <summary>The server limits watching this socket, told when an operation starts waiting, progresses and ends; null for none.</summary>
+    internal ConnectionGuard? Guard { get; set; }
+
+    /// <summary>Whether the I/O thread still knows this socket (for tests: a closed socket must be forgotten).</summary>
+    internal bool IsRegistered => _reactor.IsRegistered(Id);
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -96,29 +102,54 @@ internal sealed class ReactorSocket : Stream
     {
         if (disposing && Interlocked.Exchange(ref _closed, 1) == 0)
         {
-            var added = false;
-            try
-            {
-                _socket.SafeHandle.DangerousAddRef(ref added);
-                _reactor.Unregister(this, (int)_socket.SafeHandle.DangerousGetHandle());
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-            finally
-            {
-                if (added)
-                {
-                    _socket.SafeHandle.DangerousRelease();
-                }
-            }
-
-            _socket.Dispose();
+            // Close both directions first: from here every operation, pending or later, ends with ObjectDisposedException, whatever
+            // the socket underneath says (a read after a short one would otherwise wait for an edge that a closed socket never raises).
             _read.Abort();
             _write.Abort();
+            Forget();
+            _socket.Dispose();
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>Takes the socket out of its I/O thread: the epoll set when the descriptor is still open (the kernel drops a closed one
+    /// by itself), and the reactor's table always, even when the user disposed <see cref="Socket"/> directly.</summary>
+    private void Forget()
+    {
+        var added = false;
+        var fd = -1;
+        try
+        {
+            _socket.SafeHandle.DangerousAddRef(ref added);
+            fd = (int)_socket.SafeHandle.DangerousGetHandle();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The socket was disposed under us: its descriptor is gone, and with it the epoll registration.
+        }
+
+        try
+        {
+            _reactor.Unregister(this, added ? fd : -1);
+        }
+        finally
+        {
+            if (added)
+            {
+                _socket.SafeHandle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Called when a system call finds the socket disposed underneath (the user closed <see cref="Socket"/> itself): the
+    /// reactor forgets it at once rather than holding it until the stream is disposed.</summary>
+    private void OnSocketDisposed()
+    {
+        if (Volatile.Read(ref _closed) == 0)
+        {
+            _reactor.Unregister(this, -1);
+        }
     }
 
     /// <summary>One direction's pending operation: a reusable value-task source completed by the caller, the I/O thread, a
@@ -131,6 +162,7 @@ internal sealed class ReactorSocket : Stream
         private ReadOnlyMemory<byte> _writeRemaining;
         private int _writeTotal;
         private bool _pending;
+        private bool _closed;
         private bool _readable = true;
 
         // Sticky once the peer has shut down or reset: its end-of-stream or error is still to be read after any short read.
@@ -142,6 +174,26 @@ internal sealed class ReactorSocket : Stream
         {
             lock (_gate)
             {
+                if (_closed)
+                {
+                    return ValueTask.FromException<int>(Closed());
+                }
+
+                if (buffer.IsEmpty)
+                {
+                    // A zero-byte read waits for data without holding a buffer (the pipe reader asks so before renting one, which is
+                    // what keeps an idle connection's memory small). When the socket may be readable, a peek finds out; after a short
+                    // read it is known drained and the read waits for the edge without a system call.
+                    if (_hangup || (_readable && owner.Peek()))
+                    {
+                        return new ValueTask<int>(0);
+                    }
+
+                    _readable = false;
+                    _readBuffer = buffer;
+                    return Pend(cancellationToken);
+                }
+
                 // After a short read the queue was empty, and any later arrival raises an edge that sets _readable again: waiting
                 // straight away saves the receive that would only say EAGAIN (one system call per request in ping-pong traffic).
                 // A peer's FIN or RST is not "data" a short read drains, so once one has been signalled (_hangup) reads always try.
@@ -151,6 +203,11 @@ internal sealed class ReactorSocket : Stream
                     if (n >= 0)
                     {
                         _readable = n == 0 || n == buffer.Length || _hangup;
+                        if (n > 0 && owner.Guard is { } guard)
+                        {
+                            guard.ReadEnded(n);
+                        }
+
                         return new ValueTask<int>(n);
                     }
 
@@ -171,6 +228,11 @@ internal sealed class ReactorSocket : Stream
         {
             lock (_gate)
             {
+                if (_closed)
+                {
+                    return ValueTask.FromException(Closed());
+                }
+
                 var error = owner.SendSome(ref buffer);
                 if (error is not null)
                 {
@@ -202,12 +264,18 @@ internal sealed class ReactorSocket : Stream
                     _hangup |= (events & (EpollInterop.EpollRdHup | EpollInterop.EpollHup | EpollInterop.EpollErr)) != 0;
                 }
 
-                if (!_pending)
+                if (!_pending || _closed)
                 {
                     return;
                 }
 
-                if (isRead)
+                if (isRead && _readBuffer.IsEmpty)
+                {
+                    // A pending zero-byte read: the edge says data (or an end) is there; the caller's next read takes it.
+                    result = 0;
+                    error = null;
+                }
+                else if (isRead)
                 {
                     result = owner.TryReceive(_readBuffer.Span, out error);
                     if (result < 0 && error is null)
@@ -217,12 +285,23 @@ internal sealed class ReactorSocket : Stream
                     }
 
                     _readable = result == 0 || result == _readBuffer.Length || error is not null || _hangup;
+                    if (result > 0)
+                    {
+                        owner.Guard?.ReadEnded(result);
+                    }
                 }
                 else
                 {
+                    var before = _writeRemaining.Length;
                     error = owner.SendSome(ref _writeRemaining);
                     if (error is null && !_writeRemaining.IsEmpty)
                     {
+                        if (_writeRemaining.Length != before)
+                        {
+                            // The peer took some bytes: progress, for the idle timeout.
+                            owner.Guard?.WriteProgress(writing: true);
+                        }
+
                         return;
                     }
 
@@ -240,6 +319,7 @@ internal sealed class ReactorSocket : Stream
             CancellationTokenRegistration registration;
             lock (_gate)
             {
+                _closed = true;
                 if (!_pending)
                 {
                     return;
@@ -250,6 +330,8 @@ internal sealed class ReactorSocket : Stream
 
             Complete(registration, 0, new ObjectDisposedException(nameof(SocketStream), "The socket was closed while an operation was pending."));
         }
+
+        private static ObjectDisposedException Closed() => new(nameof(SocketStream), "The socket is closed.");
 
         public int GetResult(short token) => _core.GetResult(token);
 
@@ -280,6 +362,17 @@ internal sealed class ReactorSocket : Stream
             _core.Reset();
             _core.RunContinuationsAsynchronously = false;
             _pending = true;
+            if (owner.Guard is { } guard)
+            {
+                if (isRead)
+                {
+                    guard.ReadStarted();
+                }
+                else
+                {
+                    guard.WriteProgress(writing: true);
+                }
+            }
             _token = cancellationToken;
             if (cancellationToken.CanBeCanceled)
             {
@@ -292,6 +385,18 @@ internal sealed class ReactorSocket : Stream
         private CancellationTokenRegistration Finish()
         {
             _pending = false;
+            if (owner.Guard is { } guard)
+            {
+                if (isRead)
+                {
+                    guard.ReadEnded(0);
+                }
+                else
+                {
+                    guard.WriteProgress(writing: false);
+                }
+            }
+
             _readBuffer = default;
             _writeRemaining = default;
             var registration = _registration;
@@ -350,8 +455,47 @@ internal sealed class ReactorSocket : Stream
         }
         catch (ObjectDisposedException ex)
         {
+            OnSocketDisposed();
             error = ex;
             return -1;
+        }
+        finally
+        {
+            if (added)
+            {
+                _socket.SafeHandle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Whether a read would not block now: data, an end of stream or an error is waiting (a one-byte <c>MSG_PEEK</c>).</summary>
+    private bool Peek()
+    {
+        var added = false;
+        try
+        {
+            _socket.SafeHandle.DangerousAddRef(ref added);
+            var fd = (int)_socket.SafeHandle.DangerousGetHandle();
+            byte probe = 0;
+            while (true)
+            {
+                var n = EpollInterop.recv(fd, ref probe, 1, EpollInterop.MsgPeek);
+                if (n >= 0)
+                {
+                    return true;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != EpollInterop.EIntr)
+                {
+                    return errno != EpollInterop.EAgain;
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed under us: the real read reports it.
+            return true;
         }
         finally
         {
@@ -393,6 +537,7 @@ internal sealed class ReactorSocket : Stream
         }
         catch (ObjectDisposedException ex)
         {
+            OnSocketDisposed();
             return ex;
         }
         finally

@@ -39,15 +39,27 @@ public sealed partial class SocketServer
             async nursery =>
             {
                 var token = nursery.CancellationToken;
+                using var onDispose = _stopping.Token.UnsafeRegister(static n => ((Nursery)n!).Cancel(), nursery);
                 while (true)
                 {
-                    await slots.WaitAsync(token).ConfigureAwait(false);
+                    try
+                    {
+                        await slots.WaitAsync(token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (IsDisposed)
+                    {
+                        // Disposed while every slot was taken: stop as if the listener had been closed under an accept.
+                        nursery.Cancel();
+                        return;
+                    }
+
+
                     SocketStream? stream;
                     try
                     {
                         stream = await AcceptOrRetryAsync(token).ConfigureAwait(false);
                     }
-                    catch (ObjectDisposedException) when (IsDisposed)
+                    catch (Exception ex) when (IsDisposed && ex is ObjectDisposedException or OperationCanceledException)
                     {
                         slots.Release();
                         nursery.Cancel();
@@ -77,11 +89,30 @@ public sealed partial class SocketServer
         var remote = stream.RemoteEndPoint;
         try
         {
+            if (_options.Tls is { } tls)
+            {
+                var plain = stream;
+                try
+                {
+                    stream = await plain.AuthenticateAsServerAsync(tls, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException && ex is not ConnectionLimitException)
+                {
+                    // A peer that cannot complete the handshake (wrong protocol, no common cipher, reset): counted, not a handler failure.
+                    Interlocked.Increment(ref _handshakeFailures);
+                    return;
+                }
+            }
+
             await handler(stream, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The server is stopping: a cancelled handler is the expected way out.
+        }
+        catch (ConnectionLimitException)
+        {
+            // A peer over a limit (idle, too slow, handshake too long, too much buffered): already counted in the statistics.
         }
         catch (Exception ex)
         {

@@ -30,17 +30,41 @@ public sealed partial class SocketServer : IAsyncDisposable
     private readonly Socket _listener;
     private readonly SocketServerOptions _options;
     private readonly string? _unixPath;
+
+    // Cancelled by DisposeAsync: reaches what closing the listener cannot, such as ServeAsync waiting for a free connection slot.
+    private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private int _active;
     private long _accepted;
     private long _failures;
+    private long _abortedAccepts;
+    private long _rejected;
+    private long _handshakeTimeouts;
+    private long _handshakeFailures;
+    private long _idleTimeouts;
+    private long _minDataRateCloses;
+    private long _bufferLimitHits;
+
+    // The connections whose limits the heartbeat checks, and the per-address counts (under _gate).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ConnectionGuard, byte> _guards = new();
+    private readonly Dictionary<IPAddress, int> _perAddress = [];
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private ITimer? _heartbeat;
+    private int _beating;
 
     private SocketServer(Socket listener, SocketServerOptions options, string? unixPath)
     {
         _listener = listener;
         _options = options;
         _unixPath = unixPath;
+        _time = options.TimeProvider ?? TimeProvider.System;
         EndPoint = listener.LocalEndPoint!;
+        if (options.HasTimeLimits)
+        {
+            var period = options.HeartbeatPeriod;
+            _heartbeat = _time.CreateTimer(static s => ((SocketServer)s!).Beat(), this, period, period);
+        }
     }
 
     /// <summary>The bound TCP address and port (the actual port when 0 was asked for).</summary>
@@ -50,6 +74,9 @@ public sealed partial class SocketServer : IAsyncDisposable
 
     /// <summary>The bound endpoint: an <see cref="IPEndPoint"/> or a <see cref="UnixDomainSocketEndPoint"/>.</summary>
     public EndPoint EndPoint { get; }
+
+    /// <summary>For tests: replaces the listener's accept (to inject accept failures the kernel produces only under load).</summary>
+    internal Func<Socket, CancellationToken, ValueTask<Socket>>? AcceptHook { get; set; }
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -120,18 +147,25 @@ public sealed partial class SocketServer : IAsyncDisposable
     public async ValueTask<SocketStream> AcceptAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        Socket socket;
-        try
+        while (true)
         {
-            socket = await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException) when (IsDisposed)
-        {
-            throw new ObjectDisposedException(nameof(SocketServer), "The server was disposed while accepting.");
-        }
+            Socket socket;
+            try
+            {
+                socket = AcceptHook is { } hook
+                    ? await hook(_listener, cancellationToken).ConfigureAwait(false)
+                    : await _listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException) when (IsDisposed)
+            {
+                throw new ObjectDisposedException(nameof(SocketServer), "The server was disposed while accepting.");
+            }
 
-        Interlocked.Increment(ref _accepted);
-        return SocketStream.Wrap(socket, _options.StreamOptions);
+            if (Admit(socket) is { } stream)
+            {
+                return stream;
+            }
+        }
     }
 
     /// <summary>Accepts connections as they come, until cancelled or disposed (then the sequence simply ends). The consumer owns each
@@ -147,7 +181,66 @@ public sealed partial class SocketServer : IAsyncDisposable
     /// <summary>A snapshot of the server's counters.</summary>
     /// <returns>The counters.</returns>
     public SocketServerStatistics GetStatistics() =>
-        new(Volatile.Read(ref _active), Interlocked.Read(ref _accepted), Interlocked.Read(ref _failures), !IsDisposed);
+        new(Volatile.Read(ref _active), Interlocked.Read(ref _accepted), Interlocked.Read(ref _failures), !IsDisposed)
+        {
+            AbortedAccepts = Interlocked.Read(ref _abortedAccepts),
+            RejectedConnections = Interlocked.Read(ref _rejected),
+            HandshakeTimeouts = Interlocked.Read(ref _handshakeTimeouts),
+            HandshakeFailures = Interlocked.Read(ref _handshakeFailures),
+            IdleTimeouts = Interlocked.Read(ref _idleTimeouts),
+            MinDataRateCloses = Interlocked.Read(ref _minDataRateCloses),
+            BufferLimitHits = Interlocked.Read(ref _bufferLimitHits),
+            WatchedConnections = _guards.Count,
+        };
+
+    /// <summary>For tests: the connections the heartbeat checks.</summary>
+    internal IEnumerable<ConnectionGuard> WatchedGuards() => _guards.Keys;
+
+    internal void CountLimit(ConnectionLimit limit)
+    {
+        switch (limit)
+        {
+            case ConnectionLimit.HandshakeTimeout:
+                Interlocked.Increment(ref _handshakeTimeouts);
+                break;
+            case ConnectionLimit.IdleTimeout:
+                Interlocked.Increment(ref _idleTimeouts);
+                break;
+            case ConnectionLimit.MinDataRate:
+                Interlocked.Increment(ref _minDataRateCloses);
+                break;
+            default:
+                Interlocked.Increment(ref _bufferLimitHits);
+                break;
+        }
+    }
+
+    /// <summary>A guarded connection closed: stop watching it, free its per-address count, and stop the heartbeat once the server is
+    /// disposed and nothing is left to watch.</summary>
+    internal void Release(ConnectionGuard guard)
+    {
+        _guards.TryRemove(guard, out _);
+        lock (_gate)
+        {
+            if (guard.Address is { } address && _perAddress.TryGetValue(address, out var count))
+            {
+                if (count <= 1)
+                {
+                    _perAddress.Remove(address);
+                }
+                else
+                {
+                    _perAddress[address] = count - 1;
+                }
+            }
+
+            if (IsDisposed && _guards.IsEmpty)
+            {
+                _heartbeat?.Dispose();
+                _heartbeat = null;
+            }
+        }
+    }
 
     /// <summary>Stops listening. A running <see cref="ServeAsync"/> then cancels its handlers and returns once they have finished.</summary>
     /// <returns>A completed task.</returns>
@@ -156,6 +249,17 @@ public sealed partial class SocketServer : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _listener.Dispose();
+            _stopping.Cancel();
+            lock (_gate)
+            {
+                // Streams handed out by AcceptAsync outlive the server; their limits stay enforced until the last one is closed.
+                if (_guards.IsEmpty)
+                {
+                    _heartbeat?.Dispose();
+                    _heartbeat = null;
+                }
+            }
+
             if (_unixPath is not null)
             {
                 try
@@ -173,6 +277,71 @@ public sealed partial class SocketServer : IAsyncDisposable
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Turns an accepted socket into a stream watched by the server's limits, or closes it (null) when its address is over
+    /// <see cref="SocketServerOptions.MaxConnectionsPerAddress"/>.</summary>
+    private SocketStream? Admit(Socket socket)
+    {
+        IPAddress? address = null;
+        if (_options.MaxConnectionsPerAddress is { } max && socket.RemoteEndPoint is IPEndPoint remote)
+        {
+            address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+            lock (_gate)
+            {
+                var count = _perAddress.GetValueOrDefault(address);
+                if (count >= max)
+                {
+                    address = null;
+                }
+                else
+                {
+                    _perAddress[address] = count + 1;
+                }
+            }
+
+            if (address is null)
+            {
+                Interlocked.Increment(ref _rejected);
+                socket.Dispose();
+                return null;
+            }
+        }
+
+        Interlocked.Increment(ref _accepted);
+        var guard = new ConnectionGuard(this, _options, _time, address);
+        _guards.TryAdd(guard, 0);
+        try
+        {
+            return SocketStream.Wrap(socket, _options.StreamOptions, guard);
+        }
+        catch
+        {
+            guard.Release();
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private void Beat()
+    {
+        // A beat that overlaps a slow previous one is skipped: the next one checks everything again.
+        if (Interlocked.Exchange(ref _beating, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var guard in _guards.Keys)
+            {
+                guard.Check();
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _beating, 0);
+        }
     }
 
     private async IAsyncEnumerable<SocketStream> AcceptAllCoreAsync([EnumeratorCancellation] CancellationToken cancellationToken)
@@ -200,22 +369,28 @@ public sealed partial class SocketServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Accepts one connection; after a transient failure (out of file descriptors or buffers) pauses 100 ms and returns null,
-    /// like Trio's <c>serve_listeners</c>.</summary>
+    /// <summary>Accepts one connection, or returns null after a failure that does not stop the server, like Trio's
+    /// <c>serve_listeners</c>: a connection the client aborted before it was accepted is skipped at once; running out of file
+    /// descriptors or buffers pauses 100 ms first.</summary>
     private async ValueTask<SocketStream?> AcceptOrRetryAsync(CancellationToken cancellationToken)
     {
         try
         {
             return await AcceptAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (SocketException ex) when (IsTransient(ex.SocketErrorCode))
+        catch (SocketException ex) when (IsAbortedConnection(ex.SocketErrorCode))
+        {
+            Interlocked.Increment(ref _abortedAccepts);
+            return null;
+        }
+        catch (SocketException ex) when (IsOutOfResources(ex.SocketErrorCode))
         {
             await Task.Delay(TimeSpan.FromMilliseconds(100), _options.TimeProvider ?? TimeProvider.System, cancellationToken).ConfigureAwait(false);
             return null;
         }
     }
 
-    private static bool IsTransient(SocketError error) =>
-        error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable or SocketError.ConnectionAborted
-            or SocketError.ConnectionReset;
+    private static bool IsAbortedConnection(SocketError error) => error is SocketError.ConnectionAborted or SocketError.ConnectionReset;
+
+    private static bool IsOutOfResources(SocketError error) => error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable;
 }

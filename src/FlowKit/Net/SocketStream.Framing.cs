@@ -56,6 +56,7 @@ public sealed partial class SocketStream
         var holding = false;
         ReadOnlySequence<byte> buffer = default;
         var consumed = default(SequencePosition);
+        var guard = _transport.Guard;
         try
         {
             while (true)
@@ -69,6 +70,7 @@ public sealed partial class SocketStream
                     // The record is consumed before it is decoded: a record that fails to decode is not read again.
                     Interlocked.Add(ref _bytesReceived, buffer.Slice(consumed, next).Length);
                     consumed = next;
+                    guard?.LeaveRecord();
                     yield return records.Decode(record);
                 }
 
@@ -77,12 +79,19 @@ public sealed partial class SocketStream
                     yield break;
                 }
 
+                if (guard is not null && !buffer.Slice(consumed).IsEmpty)
+                {
+                    // Waiting for the rest of a started line or frame: the server's minimum data rate applies.
+                    guard.EnterRecord();
+                }
+
                 holding = false;
                 Release(buffer, consumed, buffer.End);
             }
         }
         finally
         {
+            guard?.LeaveRecord();
             if (holding)
             {
                 // Examined = consumed: what is left may hold whole lines or frames for the next reader.

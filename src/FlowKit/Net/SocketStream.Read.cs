@@ -50,8 +50,18 @@ public sealed partial class SocketStream
 
         if (pending.IsCompletedSuccessfully)
         {
-            var count = pending.Result;
-            if (count == 0 && IsDisposed)
+            int count;
+            try
+            {
+                // The socket engine's completion can still turn into an abort between the status check and the result when a close races.
+                count = pending.Result;
+            }
+            catch (Exception ex) when (IsTransportError(ex))
+            {
+                return ValueTask.FromException<int>(ExitReadWith(ex));
+            }
+
+            if (count == 0 && ClosedLocally)
             {
                 return ValueTask.FromException<int>(ExitReadWith(ClosedDuring("read")));
             }
@@ -91,15 +101,28 @@ public sealed partial class SocketStream
         }
 
         var filled = 0;
-        while (filled < buffer.Length)
+        var guard = _transport.Guard;
+        try
         {
-            var n = await ReceiveSomeAsync(buffer[filled..], cancellationToken).ConfigureAwait(false);
-            if (n == 0)
+            while (filled < buffer.Length)
             {
-                throw new IncompleteReadException(filled, buffer.Length, "an exact read");
-            }
+                var n = await ReceiveSomeAsync(buffer[filled..], cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new IncompleteReadException(filled, buffer.Length, "an exact read");
+                }
 
-            filled += n;
+                filled += n;
+                if (filled < buffer.Length)
+                {
+                    // The rest of a started read: the server's minimum data rate applies to it.
+                    guard?.EnterRecord();
+                }
+            }
+        }
+        finally
+        {
+            guard?.LeaveRecord();
         }
     }
 
@@ -193,7 +216,7 @@ public sealed partial class SocketStream
 
         // Closing the socket under a pending read can end that read with 0 bytes (the transport's own end of stream, seen 1 time in 9 on
         // the thread-pool transport) instead of an abort: it is our close, not the peer's end of stream.
-        if (count == 0 && IsDisposed)
+        if (count == 0 && ClosedLocally)
         {
             throw ExitReadWith(ClosedDuring("read"));
         }
@@ -213,13 +236,24 @@ public sealed partial class SocketStream
         try
         {
             var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCompleted && result.Buffer.IsEmpty && IsDisposed)
+            if (result.IsCompleted && ClosedLocally)
             {
-                // Our own close ended the pending read as an end of stream (see AwaitReceiveAsync): report the close.
+                // Our own close ended the pending read as an end of stream (see AwaitReceiveAsync): report the close. Whatever is
+                // buffered stays unread: a partial line or frame must not be handed out as the last record of a clean end.
                 throw ClosedDuring("read");
             }
 
             Interlocked.Exchange(ref _buffered, result.Buffer.Length);
+            if (_transport.Guard is { } guard && result.Buffer.Length > guard.MaxBufferedBytes && !result.IsCompleted)
+            {
+                // A handler's own line or frame limit may be larger than what the server lets one connection hold.
+                var limit = guard.Trip(ConnectionLimit.MaxBufferedBytes,
+                    $"The reader needed more than {guard.MaxBufferedBytes} bytes buffered (MaxBufferedBytesPerConnection).", close: false);
+                _reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                MarkReadFault(limit);
+                throw limit;
+            }
+
             return result;
         }
         catch (Exception ex) when (IsTransportError(ex))
@@ -257,6 +291,8 @@ public sealed partial class SocketStream
         ThrowIfDisposed();
         if (Interlocked.CompareExchange(ref _readBusy, 1, 0) != 0)
         {
+            // A close that ran since the check above holds the read side for good: that is a closed stream, not a busy one.
+            ThrowIfDisposed();
             throw new BusyStreamException("Another task is already reading from this stream (or a Read*Async enumeration is still open).");
         }
 

@@ -58,16 +58,27 @@ public sealed partial class SocketStream
     private async Task<SocketStream> HandshakeAsync(StreamTransport transport, Func<SslStream, CancellationToken, Task> handshake, CancellationToken cancellationToken)
     {
         var ssl = new SslStream(transport.Stream, leaveInnerStreamOpen: true);
+        var guard = transport.Guard;
+        guard?.BeginHandshake();
         try
         {
             await handshake(ssl, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception ex)
         {
+            guard?.EndHandshake();
             await transport.CloseAsync().ConfigureAwait(false);
             await ssl.DisposeAsync().ConfigureAwait(false);
+            if (guard?.Fault is { } limit && !ReferenceEquals(limit, ex))
+            {
+                // The server's handshake timeout closed the connection under the handshake.
+                throw limit;
+            }
+
             throw;
         }
+
+        guard?.EndHandshake();
 
         return new SocketStream(new TlsTransport(ssl, transport), _options);
     }

@@ -44,9 +44,11 @@ public sealed partial class SocketStream : IAsyncDisposable
         _options = options;
 
         // Pull-based: the pipe reads the transport only when a reader asks, so a peer that outruns its reader is held back by the
-        // kernel's flow control instead of filling memory. Continuations stay on the socket's completion thread (no extra hop).
+        // kernel's flow control instead of filling memory. Continuations stay on the socket's completion thread (no extra hop). With
+        // nothing buffered, the pipe first waits with a zero-byte read and rents its buffer only once data is there (as Kestrel
+        // does): an idle connection holds no read buffer.
         _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(
-            bufferSize: options.BufferSize, minimumReadSize: Math.Min(1024, options.BufferSize), leaveOpen: true, useZeroByteReads: false));
+            bufferSize: options.BufferSize, minimumReadSize: Math.Min(1024, options.BufferSize), leaveOpen: true, useZeroByteReads: true));
     }
 
     /// <summary>The local end of the connection, or null when the stream is not over a socket.</summary>
@@ -60,6 +62,9 @@ public sealed partial class SocketStream : IAsyncDisposable
 
     /// <summary>Whether the stream runs over TLS.</summary>
     public bool IsEncrypted => _transport is TlsTransport;
+
+    /// <summary>The server limits watching this stream (for tests), or null.</summary>
+    internal ConnectionGuard? Guard => _transport.Guard;
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -200,15 +205,19 @@ public sealed partial class SocketStream : IAsyncDisposable
         }
     }
 
-    internal static SocketStream Wrap(Socket socket, SocketStreamOptions options)
+    internal static SocketStream Wrap(Socket socket, SocketStreamOptions options, ConnectionGuard? guard = null)
     {
         if (socket.ProtocolType == ProtocolType.Tcp)
         {
             socket.NoDelay = options.NoDelay;
         }
 
-        return new SocketStream(new SocketTransport(socket, options.InlineCompletions), options);
+        return new SocketStream(new SocketTransport(socket, options.InlineCompletions, guard), options);
     }
+
+    /// <summary>Whether the stream was closed from this side: by <see cref="DisposeAsync"/>, or by a server limit. A transport read
+    /// that then ends (with 0 bytes or an end of stream) is that close, not the peer's.</summary>
+    private bool ClosedLocally => IsDisposed || _transport.Guard?.Fault is not null;
 
     private static async Task<SocketStream> ConnectAsync(EndPoint endPoint, SocketStreamOptions options, CancellationToken cancellationToken)
     {
@@ -242,6 +251,12 @@ public sealed partial class SocketStream : IAsyncDisposable
     /// <summary>Turns a transport failure into the stream's documented exceptions.</summary>
     private Exception Translate(Exception error, string direction)
     {
+        if (_transport.Guard?.Fault is { } limit)
+        {
+            // A server limit closed the transport under this operation: that, not the close's side effects, is what happened.
+            return limit;
+        }
+
         if (error is OperationCanceledException && !IsDisposed)
         {
             return error;
@@ -254,7 +269,7 @@ public sealed partial class SocketStream : IAsyncDisposable
 
         return error switch
         {
-            BrokenStreamException => error,
+            BrokenStreamException or ConnectionLimitException => error,
             IOException or SocketException or System.Security.Authentication.AuthenticationException =>
                 new BrokenStreamException($"The stream broke during a {direction}: {(error.InnerException ?? error).Message}", error.InnerException as SocketException ?? error),
             ObjectDisposedException => new BrokenStreamException($"The transport was closed during a {direction}.", error),

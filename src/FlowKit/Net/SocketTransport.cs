@@ -10,13 +10,25 @@ internal sealed class SocketTransport : StreamTransport
     private readonly Socket _socket;
     private readonly Stream _stream;
 
-    public SocketTransport(Socket socket, bool inlineCompletions)
+    private readonly ConnectionGuard? _guard;
+
+    public SocketTransport(Socket socket, bool inlineCompletions, ConnectionGuard? guard = null)
     {
         _socket = socket;
-        _stream = inlineCompletions && EpollInterop.IsSupported
-            ? EpollReactor.Attach(socket)
-            : new NetworkStream(socket, ownsSocket: true);
+        _guard = guard;
+        if (inlineCompletions && EpollInterop.IsSupported)
+        {
+            var reactor = EpollReactor.Attach(socket);
+            _stream = guard is null ? reactor : guard.Attach(reactor);
+        }
+        else
+        {
+            var network = new NetworkStream(socket, ownsSocket: true);
+            _stream = guard is null ? network : guard.Wrap(network);
+        }
     }
+
+    public override ConnectionGuard? Guard => _guard;
 
     public override Stream Stream => _stream;
 
@@ -47,6 +59,7 @@ internal sealed class SocketTransport : StreamTransport
         }
 
         _stream.Dispose();
+        _guard?.Release();
         return ValueTask.CompletedTask;
     }
 }

@@ -11,6 +11,9 @@ internal abstract class StreamTransport
     /// <summary>The socket underneath, if any (for endpoints and socket options).</summary>
     public abstract Socket? Socket { get; }
 
+    /// <summary>The server limits watching this connection, if it was accepted by a <see cref="SocketServer"/>.</summary>
+    public virtual ConnectionGuard? Guard => null;
+
     public abstract ValueTask SendEofAsync();
 
     /// <summary>Closes for good; wakes pending reads and writes. Never throws.</summary>

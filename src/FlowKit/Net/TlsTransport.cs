@@ -12,6 +12,8 @@ internal sealed class TlsTransport(SslStream ssl, StreamTransport inner) : Strea
 
     public SslStream Ssl => ssl;
 
+    public override ConnectionGuard? Guard => inner.Guard;
+
     public override async ValueTask SendEofAsync()
     {
         await ssl.ShutdownAsync().ConfigureAwait(false);

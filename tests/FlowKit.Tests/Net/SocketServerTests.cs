@@ -105,6 +105,76 @@ public sealed class SocketServerTests
 
     [TestMethod]
     [Timeout(20_000)]
+    [DataRow(1)]
+    [DataRow(2)]
+    public async Task ServeAsync_SaturatedServerDisposed_CancelsHandlersAndReturns(int maxConnections)
+    {
+        // Every slot taken: the accept loop waits for a free slot, and disposing must reach that wait too.
+        var server = SocketServer.ListenTcp(IPAddress.Loopback, 0, new SocketServerOptions { MaxConnections = maxConnections });
+        var started = new CountdownEvent(maxConnections);
+        var cancelled = 0;
+        var serving = server.ServeAsync(async (stream, ct) =>
+        {
+            started.Signal();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref cancelled);
+                throw;
+            }
+        });
+        var clients = new List<SocketStream>();
+        for (var i = 0; i < maxConnections; i++)
+        {
+            clients.Add(await SocketStream.ConnectTcpAsync(server.LocalEndPoint));
+        }
+
+        Assert.IsTrue(await Task.Run(() => started.Wait(10_000)), "handlers did not start");
+        await server.DisposeAsync();
+        Assert.AreSame(serving, await Task.WhenAny(serving, Task.Delay(10_000)), "ServeAsync did not return after the server was disposed");
+        await serving;
+        Assert.AreEqual(maxConnections, Volatile.Read(ref cancelled));
+        Assert.AreEqual(0, server.GetStatistics().ActiveConnections);
+        foreach (var client in clients)
+        {
+            Assert.AreEqual(0, await client.ReceiveSomeAsync(new byte[1]));
+            await client.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    [Timeout(20_000)]
+    public async Task ServeAsync_FloodOfAbortedConnections_DoesNotThrottleAccepting()
+    {
+        // Clients that abort before they are accepted (ECONNABORTED, ECONNRESET from accept) are skipped at once, as Trio does: the
+        // clock never moves here, so any pause after one of them would stall the good client for good.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var server = SocketServer.ListenTcp(IPAddress.Loopback, 0, new SocketServerOptions { TimeProvider = time });
+        const int aborted = 1_000;
+        var injected = 0;
+        server.AcceptHook = (listener, ct) => Interlocked.Increment(ref injected) <= aborted
+            ? ValueTask.FromException<Socket>(new SocketException((int)(injected % 2 == 0 ? SocketError.ConnectionAborted : SocketError.ConnectionReset)))
+            : listener.AcceptAsync(ct);
+        using var stop = new CancellationTokenSource();
+        var serving = server.ServeAsync((stream, ct) => stream.WriteLineAsync("hi", ct).AsTask(), stop.Token);
+        await using (var client = await SocketStream.ConnectTcpAsync(server.LocalEndPoint))
+        {
+            var line = FirstLineAsync(client, default);
+            Assert.AreSame(line, await Task.WhenAny(line, Task.Delay(10_000)), "the good client was not served");
+            Assert.AreEqual("hi", await line);
+        }
+
+        Assert.AreEqual(aborted, server.GetStatistics().AbortedAccepts);
+        Assert.AreEqual(1, server.GetStatistics().AcceptedConnections);
+        await stop.CancelAsync();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => serving);
+    }
+
+    [TestMethod]
+    [Timeout(20_000)]
     public async Task ServeAsync_MaxConnections_LaterClientsWaitForASlot()
     {
         await using var server = SocketServer.ListenTcp(IPAddress.Loopback, 0, new SocketServerOptions { MaxConnections = 2 });
