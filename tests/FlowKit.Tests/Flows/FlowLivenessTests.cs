@@ -475,6 +475,7 @@ public sealed class FlowLivenessTests
         }
 
         var stalledWithItemsMissing = false;
+        var seenAtStall = 0;
         long lastEmitted = 0;
         TimeSpan latency = TimeSpan.Zero;
         var bound = stage.BoundFor(k) + Prompt;
@@ -488,6 +489,7 @@ public sealed class FlowLivenessTests
             }
             catch (TimeoutException)
             {
+                seenAtStall = Volatile.Read(ref seenCount);
                 stalledWithItemsMissing = true;
             }
         });
@@ -514,7 +516,7 @@ public sealed class FlowLivenessTests
         }
 
         stats.Add(latency, stalledWithItemsMissing);
-        Assert.IsFalse(stalledWithItemsMissing, $"{label}: STALL: {seenCount} of {mustArrive} items had arrived when the source's wait for the sink ({bound.TotalMilliseconds} ms) ran out");
+        Assert.IsFalse(stalledWithItemsMissing, $"{label}: STALL: {seenAtStall} of {mustArrive} items had arrived when the source's wait for the sink ({bound.TotalMilliseconds} ms) ran out");
         Assert.IsTrue(latency <= bound, $"{label}: delivered {latency.TotalMilliseconds} ms after the last item");
         var expected = Enumerable.Repeat(Model(stage, k), sink.Copies).SelectMany(x => x).Order().ToList();
         var actual = seen.Order().ToList();
