@@ -330,11 +330,19 @@ public sealed class FlowLivenessTests
                         var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                         var lastEmittedAt = DateTimeOffset.MinValue;
                         var seenAt = DateTimeOffset.MinValue;
+                        var stalledWith = -1;
                         var (flow, start) = source.Create(k, async () =>
                         {
                             lastEmittedAt = fake.GetUtcNow();
                             stalled.TrySetResult();
-                            await allSeen.Task.WaitAsync(Prompt);
+                            try
+                            {
+                                await allSeen.Task.WaitAsync(Prompt);
+                            }
+                            catch (TimeoutException)
+                            {
+                                stalledWith = Volatile.Read(ref seen);
+                            }
                         });
                         var running = sink.Run(stage.Apply(flow, clock), _ =>
                         {
@@ -362,10 +370,9 @@ public sealed class FlowLivenessTests
                         while (!allSeen.Task.IsCompleted && !running.IsCompleted)
                         {
                             Assert.IsTrue(real.Elapsed < Prompt + Prompt, $"{label}: {Volatile.Read(ref seen)} of {mustArrive} items, no progress for {real.ElapsedMilliseconds} real ms at {(fake.GetUtcNow() - fake.Start).TotalMilliseconds} virtual ms");
-                            if ((paced || stalled.Task.IsCompleted) && clock.NextDue() is { } due)
+                            if (paced || stalled.Task.IsCompleted)
                             {
-                                var step = due - fake.GetUtcNow();
-                                fake.Advance(step > TimeSpan.Zero ? step : TimeSpan.Zero);
+                                clock.AdvanceToNextDue();
                             }
 
                             await FlowsTestSupport.YieldFairlyAsync();
@@ -373,6 +380,7 @@ public sealed class FlowLivenessTests
 
                         await running.WaitAsync(TimeSpan.FromSeconds(30));
                         await producing.WaitAsync(TimeSpan.FromSeconds(30));
+                        Assert.AreEqual(-1, stalledWith, $"{label}: STALL: {stalledWith} of {mustArrive} items when the source's wait ran out ({Prompt.TotalSeconds} s real time) at {(fake.GetUtcNow() - fake.Start).TotalMilliseconds} virtual ms, pending timer {clock.NextDue()}");
                         Assert.IsTrue(allSeen.Task.IsCompletedSuccessfully, $"{label}: {seen} of {mustArrive} items arrived before the source's wait ended");
                         if (mustArrive > 0)
                         {
@@ -583,6 +591,10 @@ internal sealed class TimerTrackingTimeProvider(FakeTimeProvider fake) : TimePro
 {
     private readonly List<Tracked> _timers = [];
 
+    // Held while a timer is armed and while the test advances the clock: a jump never lands between a stage computing a due time and
+    // the timer taking it (that would move the clock past an instant the timer does not know yet).
+    private readonly object _advanceGate = new();
+
     public override long TimestampFrequency => fake.TimestampFrequency;
 
     public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
@@ -590,6 +602,30 @@ internal sealed class TimerTrackingTimeProvider(FakeTimeProvider fake) : TimePro
     public override long GetTimestamp() => fake.GetTimestamp();
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        lock (_advanceGate)
+        {
+            return CreateTimerLocked(callback, state, dueTime, period);
+        }
+    }
+
+    /// <summary>Jumps the fake clock to the earliest instant a pending timer is due (firing it); false if no timer is pending.</summary>
+    public bool AdvanceToNextDue()
+    {
+        lock (_advanceGate)
+        {
+            if (NextDue() is not { } due)
+            {
+                return false;
+            }
+
+            var step = due - fake.GetUtcNow();
+            fake.Advance(step > TimeSpan.Zero ? step : TimeSpan.Zero);
+            return true;
+        }
+    }
+
+    private Tracked CreateTimerLocked(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var tracked = new Tracked(this);
         tracked.Inner = fake.CreateTimer(
@@ -645,19 +681,27 @@ internal sealed class TimerTrackingTimeProvider(FakeTimeProvider fake) : TimePro
         {
             lock (_gate)
             {
-                _due = _period == Timeout.InfiniteTimeSpan || _period == TimeSpan.Zero ? null : owner.GetUtcNow() + _period;
+                // Only the arming that is due has fired: a Change that raced this fire (armed again for later) stays pending.
+                var now = owner.GetUtcNow();
+                if (_due is { } due && due <= now)
+                {
+                    _due = _period == Timeout.InfiniteTimeSpan || _period == TimeSpan.Zero ? null : now + _period;
+                }
             }
         }
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            lock (_gate)
+            lock (owner._advanceGate)
             {
-                _period = period;
-                _due = dueTime == Timeout.InfiniteTimeSpan ? null : owner.GetUtcNow() + dueTime;
-            }
+                lock (_gate)
+                {
+                    _period = period;
+                    _due = dueTime == Timeout.InfiniteTimeSpan ? null : owner.GetUtcNow() + dueTime;
+                }
 
-            return Inner.Change(dueTime, period);
+                return Inner.Change(dueTime, period);
+            }
         }
 
         public void Dispose()

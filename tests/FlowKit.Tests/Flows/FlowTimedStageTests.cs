@@ -156,11 +156,7 @@ public sealed class FlowTimedStageTests
             while (!first.Task.IsCompleted)
             {
                 Assert.IsTrue(real.Elapsed < Bound, $"run {run}: no batch and no timer pending at {(fake.GetUtcNow() - start).TotalMilliseconds} virtual ms");
-                if (clock.NextDue() is { } due)
-                {
-                    var step = due - fake.GetUtcNow();
-                    fake.Advance(step > TimeSpan.Zero ? step : TimeSpan.Zero);
-                }
+                clock.AdvanceToNextDue();
 
                 await FlowsTestSupport.YieldFairlyAsync();
             }
