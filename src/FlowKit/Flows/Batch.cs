@@ -62,10 +62,13 @@ public static partial class Flow
 
         private async Task RunTimedAsync(StageContext stage, StageBuffer<T> reader, TimeSpan delay, Emitter<T[]> downstream, CancellationToken cancellationToken)
         {
-            // One timer per run, armed only when a batch has to wait for more items. When it fires it just wakes the reader, which looks at
-            // the clock: a late tick from an earlier batch is a harmless spurious wake. The buffer is owned by the run, so stopping the run
-            // ends the wait with an OperationCanceledException.
-            using var timer = time.CreateTimer(static s => ((StageBuffer<T>)s!).WakeReader(), reader, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            // One timer per run, armed when a batch has to wait for more items. When it fires it counts the fire and wakes the reader, which
+            // looks at the clock: a late tick from an earlier batch is a harmless spurious wake, and a tick that comes a little before its
+            // instant (the system timer may fire a fraction of a millisecond early) is seen as spent, so the timer is armed again for what
+            // is left instead of leaving the batch waiting for items that may never come. The buffer is owned by the run, so stopping the
+            // run ends the wait with an OperationCanceledException.
+            var alarm = new BatchAlarm(reader);
+            using var timer = time.CreateTimer(static s => ((BatchAlarm)s!).Fire(), alarm, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 if (!reader.TryRead(out var first))
@@ -79,7 +82,7 @@ public static partial class Flow
                 batch[0] = first;
                 var count = 1;
                 var completed = false;
-                var armed = false;
+                var armedAt = -1;
                 while (count < size)
                 {
                     if (reader.TryRead(out var item))
@@ -96,10 +99,14 @@ public static partial class Flow
                         break;
                     }
 
-                    if (!armed)
+                    // Armed for this batch and not fired since: it is still pending. Otherwise (not armed yet, or it fired before the
+                    // deadline) arm it for what is left. Never assume that a fire means the deadline has come.
+                    // Rounded up to whole milliseconds, the system timer's unit: it truncates, and would fire a sub-millisecond wait at once.
+                    var fires = alarm.Fires;
+                    if (armedAt != fires)
                     {
-                        timer.Change(remaining, Timeout.InfiniteTimeSpan);
-                        armed = true;
+                        timer.Change(TimeSpan.FromMilliseconds(Math.Ceiling(remaining.TotalMilliseconds)), Timeout.InfiniteTimeSpan);
+                        armedAt = fires;
                     }
 
                     // Wake for the rest of the batch, the deadline or the end, not for every item.
@@ -125,6 +132,20 @@ public static partial class Flow
             }
 
             await downstream.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>The timer's state: counts fires (so the reader knows whether its timer is still pending) and wakes the reader.</summary>
+        private sealed class BatchAlarm(StageBuffer<T> reader)
+        {
+            private int _fires;
+
+            public int Fires => Volatile.Read(ref _fires);
+
+            public void Fire()
+            {
+                Interlocked.Increment(ref _fires);
+                reader.WakeReader();
+            }
         }
 
         private sealed class FusedBatch(StageContext stage, int size, Emitter<T[]> next) : Emitter<T>

@@ -34,7 +34,8 @@ public static partial class Flow
     {
         var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = RunIntoAsync(flow, channel.Writer, stop.Token);
+        var started = new RunHandle();
+        var run = RunIntoAsync(flow, channel.Writer, started, stop.Token);
         var finished = false;
         try
         {
@@ -52,10 +53,13 @@ public static partial class Flow
         {
             if (!finished)
             {
-                // The consumer left early (break, exception or cancellation): stop every stage and wait for them.
+                // The consumer left early (break, exception or cancellation): stop every stage and wait for them. A stage failure that
+                // was already stopping the run when the consumer left is reported; one that came from the stop itself is not, so that it
+                // cannot replace the consumer's own exception (this finally runs while that exception propagates).
+                var failedBefore = started.Run is { } r && r.Nursery.IsCancellationRequested && !stop.IsCancellationRequested;
                 await stop.CancelAsync().ConfigureAwait(false);
                 await run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                if (run.IsFaulted && run.Exception!.InnerException is not OperationCanceledException)
+                if (failedBefore && run.IsFaulted && run.Exception!.InnerException is not OperationCanceledException)
                 {
                     await run.ConfigureAwait(false);
                 }
@@ -65,16 +69,35 @@ public static partial class Flow
         await run.ConfigureAwait(false);
     }
 
-    private static async Task RunIntoAsync<T>(Flow<T> flow, ChannelWriter<T> writer, CancellationToken cancellationToken)
+    private static async Task RunIntoAsync<T>(Flow<T> flow, ChannelWriter<T> writer, RunHandle started, CancellationToken cancellationToken)
     {
         try
         {
-            await FlowRun.RunAsync(flow, _ => new ChannelEmitter<T>(writer), cancellationToken).ConfigureAwait(false);
+            await FlowRun.RunAsync(
+                flow,
+                run =>
+                {
+                    started.Run = run;
+                    return new ChannelEmitter<T>(writer);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             // Completed without an error either way: the reader learns about a failure by awaiting the run, with the original exception.
             writer.TryComplete();
+        }
+    }
+
+    /// <summary>The run behind a pull, once it has materialized (read by the consumer's early exit).</summary>
+    private sealed class RunHandle
+    {
+        private FlowRun? _run;
+
+        public FlowRun? Run
+        {
+            get => Volatile.Read(ref _run);
+            set => Volatile.Write(ref _run, value);
         }
     }
 }

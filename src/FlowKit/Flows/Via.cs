@@ -13,7 +13,9 @@ public static partial class Flow
     /// <typeparam name="T">The input item type.</typeparam>
     /// <typeparam name="TResult">The output item type.</typeparam>
     /// <param name="flow">The upstream flow.</param>
-    /// <param name="block">The block; it is completed when the upstream completes and faulted when the run stops early.</param>
+    /// <param name="block">The block; it is completed when the upstream completes and faulted when the run stops early. The run returns only
+    /// once the block's <c>Completion</c> has finished, so none of its delegates is still running then (a delegate that never returns keeps
+    /// the run from returning).</param>
     /// <returns>The flow of the block's output.</returns>
     /// <example>
     /// <code>
@@ -64,6 +66,15 @@ public static partial class Flow
                 {
                     // A block the run faulted (or that failed while the run was stopping) is reported by the run, not by a finalizer.
                     BlockPump.ObserveFault(block);
+
+                    // The stage has stopped only when the block has: fault it if the run ends early (a sink failure can end this segment
+                    // before the run's token is cancelled), then wait for the delegates it is still running, so none outlives the run.
+                    if (!block.Completion.IsCompleted)
+                    {
+                        block.Fault(new OperationCanceledException("The flow stopped."));
+                    }
+
+                    await block.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
             });
             upstream.Materialize(run, new BlockInput(stage, block));

@@ -33,5 +33,44 @@ public static class LeakSweep
         }
     }
 
+    /// <summary>Forces collections until an unobserved task exception matching <paramref name="match"/> has been recorded, then takes it
+    /// out of the sweep (a test that provokes one on purpose checks it here; any other one still fails the run). Gives up after
+    /// <paramref name="attempts"/> collections and returns null.</summary>
+    public static async Task<Exception?> TakeUnobservedAsync(Func<Exception, bool> match, int attempts = 200)
+    {
+        for (var i = 0; i < attempts; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var kept = new List<Exception>();
+            Exception? found = null;
+            while (Unobserved.TryDequeue(out var e))
+            {
+                if (found is null && match(e))
+                {
+                    found = e;
+                }
+                else
+                {
+                    kept.Add(e);
+                }
+            }
+
+            foreach (var e in kept)
+            {
+                Unobserved.Enqueue(e);
+            }
+
+            if (found is not null)
+            {
+                return found;
+            }
+
+            await FlowsTestSupport.YieldFairlyAsync();
+        }
+
+        return null;
+    }
+
     private static void OnUnobserved(object? sender, UnobservedTaskExceptionEventArgs e) => Unobserved.Enqueue(e.Exception);
 }
