@@ -137,7 +137,8 @@ public sealed class QueueCancellationRaceTests
     /// <summary>
     /// Puts and gets cancelled at random instants 0-300 µs after they start, so many cancels land while a peer completes the same
     /// operation: the items delivered must be exactly those of the puts that reported success (none lost, none from a put that
-    /// reported cancellation, none twice). 1 producer x 1 consumer and 2 x 2.
+    /// reported cancellation, none twice). 1 producer x 1 consumer, 1 x 2 and 2 x 2; 10,000-20,000 successful puts per kind by
+    /// default, 400,000 under FLOWKIT_TEST_STRESS=1.
     /// </summary>
     [TestMethod]
     [Timeout(120_000)]
@@ -153,12 +154,12 @@ public sealed class QueueCancellationRaceTests
     public async Task TimedCancellations_0To300Microseconds_DeliveredEqualsSuccessfulPutsExactly(string kind, int capacity)
     {
         var items = QueueAssert.Size(TimedItems(kind, capacity), 400_000);
-        foreach (var (producers, consumers) in new[] { (1, 1), (1, 2), (2, 2), (4, 4) })
+        foreach (var (producers, consumers) in new[] { (1, 1), (1, 2), (2, 2) })
         {
             var q = QueueUnderTest.Create(kind, capacity);
-            var result = await TimedCancellationHarness.RunAsync(q, producers, consumers, items / 4, maxDelayMicroseconds: 300, seed: producers);
+            var result = await TimedCancellationHarness.RunAsync(q, producers, consumers, items / 3, maxDelayMicroseconds: 300, seed: producers * 10 + consumers);
             Console.WriteLine($"family5-timed {q.Name,-28} P={producers} C={consumers} {result}");
-            Assert.IsGreaterThanOrEqualTo(items / 4, result.SuccessfulPuts);
+            Assert.IsGreaterThanOrEqualTo(items / 3, result.SuccessfulPuts);
             Assert.AreEqual(0, result.Lost, $"{q.Name} P={producers} C={consumers}: items of successful puts never delivered ({result})");
             Assert.AreEqual(0, result.Phantom, $"{q.Name} P={producers} C={consumers}: items of cancelled puts delivered ({result})");
             Assert.AreEqual(0, result.Duplicated, $"{q.Name} P={producers} C={consumers}: items delivered twice ({result})");
@@ -168,8 +169,8 @@ public sealed class QueueCancellationRaceTests
     // The kinds the runtime's Channel once backed (FIFO, capacity >= 1) get the most items; the rest share the budget.
     private static int TimedItems(string kind, int capacity) => (kind, capacity) switch
     {
-        ("fifo", 1) or ("channel", 1) => 40_000,
-        _ => 20_000,
+        ("fifo", 1) or ("channel", 1) => 21_000,
+        _ => 9_000,
     };
 
     [TestMethod]

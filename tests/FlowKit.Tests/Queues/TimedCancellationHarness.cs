@@ -57,7 +57,7 @@ internal static class TimedCancellationHarness
                 {
                     var id = await get;
                     Interlocked.Increment(ref delivered[id]);
-                    Work(random, maxDelayMicroseconds, ticksPerMicrosecond);
+                    Work(random, maxDelayMicroseconds / 3, ticksPerMicrosecond);
                 }
                 catch (OperationCanceledException)
                 {
@@ -100,7 +100,7 @@ internal static class TimedCancellationHarness
                     await put;
                     putOutcome[id] = Succeeded;
                     Interlocked.Increment(ref successes);
-                    Work(random, maxDelayMicroseconds, ticksPerMicrosecond);
+                    Work(random, maxDelayMicroseconds / 3, ticksPerMicrosecond);
                 }
                 catch (OperationCanceledException)
                 {
@@ -145,7 +145,8 @@ internal static class TimedCancellationHarness
         return new Result(successful, lost, phantom, duplicated, cancelledPuts, cancelledGets, cancelsFired, clock.Elapsed);
     }
 
-    /// <summary>Busy work of a random 0..max µs between operations, so the peer's operations wait about as long as the cancel delays.</summary>
+    /// <summary>Busy work of a random 0..max µs between operations (a third of the cancel range), so the peer's operations are often
+    /// still pending when their cancel lands.</summary>
     private static void Work(Random random, int maxMicroseconds, double ticksPerMicrosecond)
     {
         var until = Stopwatch.GetTimestamp() + (long)(random.Next(maxMicroseconds + 1) * ticksPerMicrosecond);
