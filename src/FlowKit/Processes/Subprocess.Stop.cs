@@ -120,10 +120,24 @@ public sealed partial class Subprocess
             if (!HasExited && _gracePeriod > TimeSpan.Zero)
             {
                 Terminate();
-                using var timer = new CancellationTokenSource();
-                var grace = Task.Delay(_gracePeriod, _time, timer.Token);
-                await Task.WhenAny(_exited, grace).ConfigureAwait(false);
-                await timer.CancelAsync().ConfigureAwait(false);
+
+                // A timer may fire a hair before its due time: the grace period is over only when the clock says so, so an early
+                // fire waits again for the rest instead of killing the child early.
+                var started = _time.GetTimestamp();
+                var remaining = _gracePeriod;
+                while (remaining > TimeSpan.Zero)
+                {
+                    using var timer = new CancellationTokenSource();
+                    var grace = Task.Delay(remaining, _time, timer.Token);
+                    var first = await Task.WhenAny(_exited, grace).ConfigureAwait(false);
+                    await timer.CancelAsync().ConfigureAwait(false);
+                    if (first == _exited)
+                    {
+                        break;
+                    }
+
+                    remaining = _gracePeriod - _time.GetElapsedTime(started);
+                }
             }
 
             // Also after a clean exit: whatever the child left running in its group (a grandchild) must not outlive the handle.

@@ -6,6 +6,8 @@ namespace FlowKit;
 /// asyncio's <c>Condition</c>: tasks holding <see cref="Lock"/> wait for a notification with <see cref="WaitAsync"/>, which releases
 /// the lock while waiting and holds it again when it returns (also when it is cancelled, as in asyncio). Notifications wake waiters in
 /// the order they started waiting; a waiter cancelled at the moment it was notified passes the notification on, so none is lost.
+/// From the notification until it holds the lock again, a woken waiter is counted in the lock's
+/// <see cref="AsyncLockStatistics.TasksWaiting"/> (as in Trio, where <c>notify</c> moves it to the lock's queue).
 /// </summary>
 /// <example>
 /// <code>
@@ -51,6 +53,9 @@ public sealed class AsyncCondition
 
         Lock.ReleaseForCondition();
         OperationCanceledException? cancelled = null;
+
+        // A notified waiter was counted as waiting for the lock by Wake, synchronously with the notification.
+        var counted = true;
         try
         {
             await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -68,14 +73,18 @@ public sealed class AsyncCondition
                 }
             }
 
-            if (!stillWaiting)
+            if (stillWaiting)
+            {
+                counted = false;
+            }
+            else
             {
                 // Notified and cancelled at once: hand the notification to the next waiter.
                 Wake(1);
             }
         }
 
-        await Lock.ReacquireForConditionAsync().ConfigureAwait(false);
+        await Lock.ReacquireForConditionAsync(counted).ConfigureAwait(false);
         if (cancelled is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cancelled);
@@ -133,6 +142,7 @@ public sealed class AsyncCondition
             while (count-- > 0 && _waiters.First is { } first)
             {
                 _waiters.RemoveFirst();
+                Lock.CountConditionWaiter();
                 first.Value.TrySetResult();
             }
         }

@@ -50,14 +50,38 @@ public sealed class AsyncLock
     }
 
     /// <summary>A snapshot of the lock.</summary>
-    /// <returns>Whether it is held and how many tasks wait.</returns>
+    /// <returns>Whether it is held and how many tasks wait (including <see cref="AsyncCondition"/> waiters that were notified or
+    /// cancelled and wait to hold the lock again).</returns>
     public AsyncLockStatistics GetStatistics() => new(IsLocked, Volatile.Read(ref _waiting));
 
     /// <summary>Releases the lock on behalf of <see cref="AsyncCondition"/>, which re-acquires it before returning.</summary>
     internal void ReleaseForCondition() => _slot.Release();
 
-    /// <summary>Re-acquires the lock for <see cref="AsyncCondition"/>; not cancellable, like asyncio's condition.</summary>
-    internal Task ReacquireForConditionAsync() => _slot.WaitAsync(CancellationToken.None);
+    /// <summary>
+    /// Counts a condition waiter that was just notified as waiting for the lock (Trio moves it to the lock's queue at the
+    /// notification), before it runs again; <see cref="ReacquireForConditionAsync"/> with <c>counted: true</c> ends the count.
+    /// </summary>
+    internal void CountConditionWaiter() => Interlocked.Increment(ref _waiting);
+
+    /// <summary>Re-acquires the lock for <see cref="AsyncCondition"/>; not cancellable, like asyncio's condition. Counted in
+    /// <see cref="AsyncLockStatistics.TasksWaiting"/> until it holds the lock.</summary>
+    /// <param name="counted">True when <see cref="CountConditionWaiter"/> already counted this waiter.</param>
+    internal async Task ReacquireForConditionAsync(bool counted)
+    {
+        if (!counted)
+        {
+            Interlocked.Increment(ref _waiting);
+        }
+
+        try
+        {
+            await _slot.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
 
     private async ValueTask<IAsyncDisposable> AcquireSlowAsync(CancellationToken cancellationToken)
     {

@@ -7,9 +7,8 @@ namespace FlowKit;
 /// asyncio's <c>Queue</c>: a first-in first-out queue for producer and consumer tasks, with <see cref="TaskDone"/>/<see cref="JoinAsync"/>
 /// to wait until every item put has been processed, and <see cref="Shutdown(bool)"/> as in Python 3.13. A bounded queue never holds
 /// more than <see cref="MaxSize"/> items; blocked putters and getters are served first come, first served; a cancelled
-/// <see cref="PutAsync"/> never inserts its item and a cancelled <see cref="GetAsync"/> never takes one. The FIFO queue is a
-/// <see cref="System.Threading.Channels.Channel{T}"/> underneath; <see cref="PriorityAsyncQueue{T}"/> and <see cref="LifoAsyncQueue{T}"/>
-/// derive from it with their own order.
+/// <see cref="PutAsync"/> never inserts its item and a cancelled <see cref="GetAsync"/> never takes one, however the cancellation
+/// races a peer. <see cref="PriorityAsyncQueue{T}"/> and <see cref="LifoAsyncQueue{T}"/> derive from it with their own order.
 /// </summary>
 /// <typeparam name="T">The item type.</typeparam>
 /// <example>
@@ -52,10 +51,8 @@ public class AsyncQueue<T>
     /// <param name="maxSize">The most items the queue holds; 0 (the default) means unbounded, like asyncio.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSize"/> is negative.</exception>
     public AsyncQueue(int maxSize = 0)
+        : this(maxSize, new FifoStore<T>())
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
-        MaxSize = maxSize;
-        _core = new ChannelQueueCore<T>(maxSize == 0 ? QueueCore<T>.Unbounded : maxSize, ShutDownErrors.Instance);
     }
 
     private protected AsyncQueue(int maxSize, IQueueStore<T> store)

@@ -1,12 +1,12 @@
-using FlowKit.Internal;
 using System.Diagnostics;
 
 namespace FlowKit;
 
 /// <summary>
 /// Trio's <c>CapacityLimiter</c>: at most <see cref="TotalTokens"/> holders at a time, each borrowing one token and giving it back
-/// when done; waiters are served first come first served. Built on <see cref="SemaphoreSlim"/> (asyncio's <c>Semaphore</c>), adding
-/// the <c>await using</c> shape and Trio's statistics.
+/// when done; waiters are served first come first served. <see cref="TotalTokens"/> can be changed at any time (0 included): growing
+/// it lends the new tokens to waiters at once, lowering it takes nothing back (the holders keep their tokens, and new borrowers wait
+/// until the borrowed count is below the new total).
 /// </summary>
 /// <example>
 /// <code>
@@ -15,32 +15,79 @@ namespace FlowKit;
 /// {
 ///     await DownloadAsync(url, cancellationToken);   // at most 4 at a time
 /// }
+/// limiter.TotalTokens = 8;                           // waiters get the 4 new tokens now
 /// </code>
 /// </example>
 [DebuggerDisplay("Borrowed = {BorrowedTokens}/{TotalTokens}")]
 public sealed class CapacityLimiter
 {
-    private readonly SemaphoreSlim _tokens;
-    private int _waiting;
+    private readonly Lock _gate = new();
+    private readonly LinkedList<TaskCompletionSource<IAsyncDisposable>> _waiters = new();
+    private int _total;
+    private int _borrowed;
 
     /// <summary>Creates a limiter.</summary>
-    /// <param name="totalTokens">How many holders may hold a token at once; at least 1.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="totalTokens"/> is zero or negative.</exception>
+    /// <param name="totalTokens">How many holders may hold a token at once; 0 lends nothing until <see cref="TotalTokens"/> grows.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="totalTokens"/> is negative.</exception>
     public CapacityLimiter(int totalTokens)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalTokens);
-        TotalTokens = totalTokens;
-        _tokens = new SemaphoreSlim(totalTokens, totalTokens);
+        ArgumentOutOfRangeException.ThrowIfNegative(totalTokens);
+        _total = totalTokens;
     }
 
-    /// <summary>The number of tokens.</summary>
-    public int TotalTokens { get; }
+    /// <summary>
+    /// The number of tokens (Trio's settable <c>total_tokens</c>). Setting a larger value lends the new tokens to waiting borrowers
+    /// at once, in the order they started waiting; a smaller value takes no token back.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value set is negative.</exception>
+    public int TotalTokens
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _total;
+            }
+        }
 
-    /// <summary>Tokens lent out now.</summary>
-    public int BorrowedTokens => TotalTokens - _tokens.CurrentCount;
+        set
+        {
+            if (value < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "TotalTokens must be 0 or more.");
+            }
 
-    /// <summary>Tokens free now.</summary>
-    public int AvailableTokens => _tokens.CurrentCount;
+            lock (_gate)
+            {
+                _total = value;
+                WakeLocked();
+            }
+        }
+    }
+
+    /// <summary>Tokens lent out now (more than <see cref="TotalTokens"/> for a while after the total was lowered).</summary>
+    public int BorrowedTokens
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _borrowed;
+            }
+        }
+    }
+
+    /// <summary>Tokens free now: <see cref="TotalTokens"/> minus <see cref="BorrowedTokens"/>, or 0 while more are borrowed than the total allows.</summary>
+    public int AvailableTokens
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Math.Max(0, _total - _borrowed);
+            }
+        }
+    }
 
     /// <summary>Borrows a token, waiting while none is free.</summary>
     /// <param name="cancellationToken">Cancels the wait; no token is borrowed then.</param>
@@ -53,7 +100,18 @@ public sealed class CapacityLimiter
             return ValueTask.FromCanceled<IAsyncDisposable>(cancellationToken);
         }
 
-        return _tokens.Wait(0) ? new ValueTask<IAsyncDisposable>(new SemaphoreReleaser(_tokens)) : AcquireSlowAsync(cancellationToken);
+        LinkedListNode<TaskCompletionSource<IAsyncDisposable>> node;
+        lock (_gate)
+        {
+            if (TryBorrowLocked())
+            {
+                return new ValueTask<IAsyncDisposable>(new Releaser(this));
+            }
+
+            node = _waiters.AddLast(new TaskCompletionSource<IAsyncDisposable>(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+
+        return new ValueTask<IAsyncDisposable>(cancellationToken.CanBeCanceled ? WaitAsync(node, cancellationToken) : node.Value.Task);
     }
 
     /// <summary>Borrows a token if one is free now (Trio's <c>acquire_nowait</c>).</summary>
@@ -61,26 +119,97 @@ public sealed class CapacityLimiter
     /// <returns>True if a token was borrowed.</returns>
     public bool TryAcquire([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IAsyncDisposable? releaser)
     {
-        releaser = _tokens.Wait(0) ? new SemaphoreReleaser(_tokens) : null;
+        lock (_gate)
+        {
+            releaser = TryBorrowLocked() ? new Releaser(this) : null;
+        }
+
         return releaser is not null;
     }
 
     /// <summary>A snapshot of the limiter.</summary>
     /// <returns>Borrowed and total tokens and how many tasks wait.</returns>
-    public CapacityLimiterStatistics GetStatistics() => new(BorrowedTokens, TotalTokens, Volatile.Read(ref _waiting));
-
-    private async ValueTask<IAsyncDisposable> AcquireSlowAsync(CancellationToken cancellationToken)
+    public CapacityLimiterStatistics GetStatistics()
     {
-        Interlocked.Increment(ref _waiting);
-        try
+        lock (_gate)
         {
-            await _tokens.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return new(_borrowed, _total, _waiters.Count);
         }
-        finally
+    }
+
+    // Only when nobody waits: a newcomer never overtakes a waiter.
+    private bool TryBorrowLocked()
+    {
+        if (_borrowed < _total && _waiters.Count == 0)
         {
-            Interlocked.Decrement(ref _waiting);
+            _borrowed++;
+            return true;
         }
 
-        return new SemaphoreReleaser(_tokens);
+        return false;
+    }
+
+    private void Return()
+    {
+        lock (_gate)
+        {
+            _borrowed--;
+            WakeLocked();
+        }
+    }
+
+    // Lends free tokens to waiters, first come first served. A waiter leaves the list only here or in its cancellation (both under
+    // the lock), so exactly one of "lent a token" and "cancelled" happens to it.
+    private void WakeLocked()
+    {
+        while (_borrowed < _total && _waiters.First is { } first)
+        {
+            _waiters.RemoveFirst();
+            _borrowed++;
+            first.Value.SetResult(new Releaser(this));
+        }
+    }
+
+    private async Task<IAsyncDisposable> WaitAsync(LinkedListNode<TaskCompletionSource<IAsyncDisposable>> node, CancellationToken cancellationToken)
+    {
+        using (cancellationToken.UnsafeRegister(static (state, token) => ((CapacityLimiter)((object[])state!)[0]).Cancel(
+                   (LinkedListNode<TaskCompletionSource<IAsyncDisposable>>)((object[])state!)[1], token), new object[] { this, node }))
+        {
+            return await node.Value.Task.ConfigureAwait(false);
+        }
+    }
+
+    private void Cancel(LinkedListNode<TaskCompletionSource<IAsyncDisposable>> node, CancellationToken token)
+    {
+        lock (_gate)
+        {
+            if (node.List is null)
+            {
+                return;   // already lent a token: the borrower holds it and gives it back by disposing the releaser
+            }
+
+            _waiters.Remove(node);
+        }
+
+        node.Value.SetCanceled(token);
+    }
+
+    private sealed class Releaser(CapacityLimiter owner) : IAsyncDisposable, IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                owner.Return();
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return default;
+        }
     }
 }

@@ -9,14 +9,12 @@ internal sealed class MemoryChannelState<T> : IQueueClosedErrors
     public MemoryChannelState(int capacity)
     {
         Capacity = capacity;
-        Core = capacity == 0
-            ? new WaiterQueueCore<T>(new FifoStore<T>(), 0, this)
-            : new ChannelQueueCore<T>(capacity, this);
+        Core = new WaiterQueueCore<T>(new FifoStore<T>(), capacity, this);
     }
 
     public int Capacity { get; }
 
-    public QueueCore<T> Core { get; }
+    public WaiterQueueCore<T> Core { get; }
 
     public void AddSender() => Interlocked.Increment(ref _openSenders);
 

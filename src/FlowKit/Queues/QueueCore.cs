@@ -13,8 +13,8 @@ internal interface IQueueClosedErrors
 }
 
 /// <summary>
-/// The storage and waiting behind <see cref="AsyncQueue{T}"/> and the memory channels. Two implementations: a bounded or unbounded
-/// <see cref="System.Threading.Channels.Channel{T}"/> for FIFO order, and a lock with waiter lists for priority, LIFO and rendezvous order.
+/// The storage and waiting behind <see cref="AsyncQueue{T}"/> and the memory channels; implemented by <see cref="WaiterQueueCore{T}"/>
+/// (a lock with waiter lists and an ordered store).
 /// Contract: a cancelled put never inserts its item, a cancelled get never takes one, waiters are served first come first served,
 /// and the buffer never holds more than <see cref="Capacity"/> items.
 /// </summary>

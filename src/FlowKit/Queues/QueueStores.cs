@@ -12,7 +12,7 @@ internal interface IQueueStore<T>
     void Clear();
 }
 
-/// <summary>First in, first out (used for the rendezvous channel, which never buffers).</summary>
+/// <summary>First in, first out: <see cref="AsyncQueue{T}"/> and the memory channels.</summary>
 internal sealed class FifoStore<T> : IQueueStore<T>
 {
     private readonly Queue<T> _items = new();

@@ -3,8 +3,10 @@ using System.Diagnostics.CodeAnalysis;
 namespace FlowKit;
 
 /// <summary>
-/// A queue core for orders a <see cref="System.Threading.Channels.Channel{T}"/> cannot give (priority, LIFO) and for the rendezvous
-/// (capacity 0) that Channel does not offer: one lock, a store, and FIFO lists of blocked getters and putters. Invariants under the
+/// The queue core behind every FlowKit queue and memory channel (FIFO, priority, LIFO; bounded, unbounded or rendezvous): one lock,
+/// a store, and FIFO lists of blocked getters and putters. FlowKit does not sit on <see cref="System.Threading.Channels.Channel{T}"/>
+/// here: the runtime's bounded channel has lost items when a cancellation raced a completing read (dotnet/runtime 37671 and its
+/// .NET 10 regression), and the queues promise that a cancelled get never takes an item and a cancelled put never inserts one. Invariants under the
 /// lock: getters wait only while the store is empty; putters wait only while the store is full (always, at capacity 0); a put with a
 /// getter waiting hands its item straight to that getter; a get that frees a slot admits the first waiting putter's item at once, so
 /// a newcomer can never overtake a waiting putter.

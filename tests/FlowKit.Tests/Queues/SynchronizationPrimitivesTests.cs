@@ -229,9 +229,9 @@ public sealed class SynchronizationPrimitivesTests
 
     [TestMethod]
     [Timeout(10_000)]
-    [DataRow(0)]
+    [DataRow(-1)]
     [DataRow(-3)]
-    public void CapacityLimiter_NonPositiveTokens_ThrowsArgumentOutOfRange(int tokens)
+    public void CapacityLimiter_NegativeTokens_ThrowsArgumentOutOfRange(int tokens)
     {
         var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new CapacityLimiter(tokens));
         Assert.AreEqual("totalTokens", error.ParamName);
@@ -275,6 +275,62 @@ public sealed class SynchronizationPrimitivesTests
         await held.DisposeAsync();
         Assert.AreEqual(0, limiter.BorrowedTokens);
         Assert.AreEqual(1, limiter.AvailableTokens);
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task CapacityLimiter_CancelsRacingLendsAndTotalChanges_NeverLeakAToken_Repeated200Times()
+    {
+        for (var run = 0; run < 200; run++)
+        {
+            var limiter = new CapacityLimiter(run % 3);
+            var inside = 0;
+            var overLimit = 0;
+            var borrowers = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+            {
+                for (var k = 0; k < 20; k++)
+                {
+                    using var cts = new CancellationTokenSource();
+                    var acquire = limiter.AcquireAsync(cts.Token).AsTask();
+                    if ((i + k) % 2 == 0)
+                    {
+                        cts.Cancel();
+                    }
+
+                    IAsyncDisposable held;
+                    try
+                    {
+                        held = await acquire;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        continue;
+                    }
+
+                    if (Interlocked.Increment(ref inside) > 4)   // the total never exceeds 4
+                    {
+                        Interlocked.Increment(ref overLimit);
+                    }
+
+                    await Task.Yield();
+                    Interlocked.Decrement(ref inside);
+                    await held.DisposeAsync();
+                }
+            })).ToArray();
+            var resizer = Task.Run(async () =>
+            {
+                for (var k = 0; k < 20; k++)
+                {
+                    limiter.TotalTokens = k % 5;
+                    await Task.Yield();
+                }
+
+                limiter.TotalTokens = 4;   // the uncancelled borrowers can all finish
+            });
+            await Task.WhenAll(borrowers.Append(resizer)).WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.AreEqual(0, overLimit, $"run {run}: more holders than the largest total");
+            Assert.AreEqual(new CapacityLimiterStatistics(0, 4, 0), limiter.GetStatistics(), $"run {run}: a token leaked or a waiter was left");
+        }
     }
 
     private static async Task AcquireAndRecord(AsyncLock gate, List<int> order, int id, CancellationToken token)
